@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, dependencies pointing one way (DESIGN.md section 2):
+//   storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
+//   -> math and growth (GrowkitModel, GrowkitPlan) -> training and verification
+//   (GrowkitTraining) -> CLI (growkit).
+let package = Package(
+    name: "growkit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "growkit", targets: ["growkit"]),
+        .executable(name: "growkit-bench", targets: ["growkit-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        // System libraries, found by pkg-config (Debian: libhdf5-dev, libzstd-dev, libopenblas-dev).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd"]),
+        .target(name: "GrowkitData", dependencies: ["CZstd"]),
+        .target(name: "GrowkitState", dependencies: ["GrowkitStorage"]),
+        .target(name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS"]),
+        .target(name: "GrowkitPlan"),
+        .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState"]),
+        .executableTarget(
+            name: "growkit",
+            dependencies: [
+                "GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitPlan", "GrowkitTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "growkit-bench",
+            dependencies: ["GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitTraining", "COpenBLAS"]),
+
+        .testTarget(
+            name: "GrowkitStorageTests",
+            dependencies: ["GrowkitStorage", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "GrowkitStateTests",
+            dependencies: ["GrowkitState", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "GrowkitDataTests",
+            dependencies: ["GrowkitData"]),
+        .testTarget(
+            name: "GrowkitModelTests",
+            dependencies: ["GrowkitModel", "GrowkitState", "GrowkitTraining", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "GrowkitPlanTests",
+            dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "GrowkitCLITests",
+            dependencies: ["growkit", "GrowkitState"]),
+    ]
+)

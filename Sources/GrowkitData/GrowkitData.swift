@@ -1,0 +1,1 @@
+// GrowkitData: module placeholder; replaced by the module's first real file.

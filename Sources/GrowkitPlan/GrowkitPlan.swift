@@ -1,0 +1,1 @@
+// GrowkitPlan: module placeholder; replaced by the module's first real file.

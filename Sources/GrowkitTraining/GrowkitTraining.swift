@@ -1,0 +1,1 @@
+// GrowkitTraining: module placeholder; replaced by the module's first real file.

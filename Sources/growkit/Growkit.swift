@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct Growkit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "growkit",
+        abstract: "Grow transformer training states (weights, Adam moments, schedule) and prove the loss is preserved.",
+        version: growkitVersion,
+        subcommands: [])
+}
+
+let growkitVersion = "0.1.0"
