@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way (DESIGN.md section 2):
-//   storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
+//   GrowkitRandom (leaf) -> storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
 //   -> math and growth (GrowkitModel, GrowkitPlan) -> training and verification
 //   (GrowkitTraining) -> CLI (growkit).
 let package = Package(
@@ -22,9 +22,10 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        .target(name: "GrowkitRandom"),
         .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd"]),
-        .target(name: "GrowkitData", dependencies: ["CZstd"]),
-        .target(name: "GrowkitState", dependencies: ["GrowkitStorage"]),
+        .target(name: "GrowkitData", dependencies: ["CZstd", "GrowkitRandom"]),
+        .target(name: "GrowkitState", dependencies: ["GrowkitStorage", "GrowkitRandom"]),
         .target(name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS"]),
         .target(name: "GrowkitPlan"),
         .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState"]),
@@ -38,6 +39,7 @@ let package = Package(
             name: "growkit-bench",
             dependencies: ["GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitTraining", "COpenBLAS"]),
 
+        .testTarget(name: "GrowkitRandomTests", dependencies: ["GrowkitRandom"]),
         .testTarget(
             name: "GrowkitStorageTests",
             dependencies: ["GrowkitStorage", .product(name: "Numerics", package: "swift-numerics")]),
