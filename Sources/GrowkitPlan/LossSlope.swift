@@ -38,20 +38,21 @@ public struct SmoothedSlope: Sendable, Hashable, Codable {
 }
 
 /// Least-squares slope of `y` on `x`, with its standard error and the mean of `x`.
-func leastSquaresSlope<C: Collection>(_ xs: C, _ ys: C) -> (slope: Double, standardError: Double, meanX: Double)
-where C.Element == Double {
+func leastSquaresSlope(_ xs: ArraySlice<Double>, _ ys: ArraySlice<Double>) -> (slope: Double, standardError: Double, meanX: Double) {
     let n = Double(xs.count)
-    let meanX = xs.reduce(0, +) / n
-    let meanY = ys.reduce(0, +) / n
+    var meanX = 0.0, meanY = 0.0
+    for i in xs.indices { meanX += xs[i]; meanY += ys[i] }
+    meanX /= n
+    meanY /= n
     var sxx = 0.0, sxy = 0.0
-    for (x, y) in zip(xs, ys) {
-        sxx += (x - meanX) * (x - meanX)
-        sxy += (x - meanX) * (y - meanY)
+    for i in xs.indices {
+        sxx += (xs[i] - meanX) * (xs[i] - meanX)
+        sxy += (xs[i] - meanX) * (ys[i] - meanY)
     }
     let slope = sxy / sxx
     var residual = 0.0
-    for (x, y) in zip(xs, ys) {
-        let r = y - meanY - slope * (x - meanX)
+    for i in xs.indices {
+        let r = ys[i] - meanY - slope * (xs[i] - meanX)
         residual += r * r
     }
     let standardError = xs.count > 2 ? (residual / (n - 2) / sxx).squareRoot() : .infinity
@@ -143,12 +144,15 @@ extension LossHistory {
         guard let lastU = log10Flops.last else {
             throw .invalidHistory(reason: "it has no record after step 0")
         }
-        let inWindow = log10Flops.filter { $0 >= lastU - smoothing.windowDecades }.count
-        guard inWindow >= needed,
-              let latest = trailingWindowSlopes(log10Flops: log10Flops, log10Loss: log10Loss,
-                                                smoothing: SlopeSmoothing(windowDecades: smoothing.windowDecades,
-                                                                          minimumPoints: needed)).last
-        else { throw .historyTooShort(points: inWindow, needed: needed, windowDecades: smoothing.windowDecades) }
+        // Only the latest window matters here: fit it alone (O(window), not O(n window)).
+        let start = log10Flops.firstIndex { $0 >= lastU - smoothing.windowDecades } ?? log10Flops.count - 1
+        let inWindow = log10Flops.count - start
+        guard inWindow >= needed else {
+            throw .historyTooShort(points: inWindow, needed: needed, windowDecades: smoothing.windowDecades)
+        }
+        let fit = leastSquaresSlope(log10Flops[start...], log10Loss[start...])
+        let latest = SmoothedSlope(slope: fit.slope, standardError: fit.standardError,
+                                   centreFlops: pow(10, fit.meanX), points: inWindow)
         return GrowthAssessment(
             latest: latest, centreStep: latest.centreFlops / pow(10, scale), threshold: threshold,
             timeToGrow: latest.slope > threshold,
