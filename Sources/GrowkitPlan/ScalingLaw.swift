@@ -72,6 +72,31 @@ public enum BatchAssumption: Sendable, Hashable, Codable {
     /// Training at a fixed B tokens per step: Smin = S / (1 + Bcrit(L) / B),
     /// an implicit equation in L, solved by bisection.
     case given(tokensPerStep: Double)
+
+    private enum CodingKeys: String, CodingKey { case form, tokensPerStep }
+
+    /// JSON: `{"form": "critical"}` or `{"form": "given-batch", "tokensPerStep": B}`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .critical:
+            try container.encode("critical", forKey: .form)
+        case .given(let tokensPerStep):
+            try container.encode("given-batch", forKey: .form)
+            try container.encode(tokensPerStep, forKey: .tokensPerStep)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(String.self, forKey: .form) {
+        case "critical": self = .critical
+        case "given-batch": self = .given(tokensPerStep: try container.decode(Double.self, forKey: .tokensPerStep))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .form, in: container,
+                                                   debugDescription: "unknown loss form \(other)")
+        }
+    }
 }
 
 /// One model's predicted learning curve: loss and its log-log slope as
