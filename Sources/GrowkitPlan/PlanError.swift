@@ -61,7 +61,10 @@ public func formatScientific(_ value: Double, significantDigits: Int = 4) -> Str
 public func formatCount(_ value: Double) -> String {
     let units: [(Double, String)] = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")]
     for (scale, suffix) in units where abs(value) >= scale {
-        return String(format: "%.2f", value / scale) + suffix
+        var digits = String(format: "%.2f", value / scale)
+        while digits.hasSuffix("0") { digits.removeLast() }
+        if digits.hasSuffix(".") { digits.removeLast() }
+        return digits + suffix
     }
     return String(format: "%.0f", value)
 }
