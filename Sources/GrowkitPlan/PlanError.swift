@@ -49,6 +49,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
 public func formatScientific(_ value: Double, significantDigits: Int = 4) -> String {
     guard value.isFinite else { return "\(value)" }
     guard value != 0 else { return "0" }
+    if value == value.rounded(), abs(value) < 1e6 { return String(format: "%.0f", value) }
     let exponent = Int(floor(log10(abs(value))))
     if (-3...5).contains(exponent) {
         let decimals = max(0, significantDigits - 1 - exponent)

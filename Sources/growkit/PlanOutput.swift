@@ -98,7 +98,7 @@ enum PlanOutput {
 
     func json() -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data?
         switch self {
         case .stacking(let plan):
