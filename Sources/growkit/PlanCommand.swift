@@ -77,7 +77,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     private func growth() throws(PlanCommandError) -> StagedGrowth {
-        guard let grow else { throw .missing(option: "--grow", purpose: "depth, width or both") }
+        guard let grow else { throw .missing(option: "--grow", purpose: "the slope threshold, as depth, width or both") }
         guard let value = StagedGrowth(rawValue: grow.lowercased()) else {
             throw .badChoice(option: "--grow", text: grow, choices: "depth, width or both")
         }
@@ -185,7 +185,7 @@ enum PlanCommandError: Error, CustomStringConvertible {
                 ? "growkit plan needs one question: --target-params with --tokens (stacking rule), --small-params with --batch-tokens and --grow (staged training), or --from CKPT with --grow."
                 : "growkit plan got options of \(given) different questions; give only one of --target-params/--tokens, --small-params/--batch-tokens, or --from."
         case .missing(let option, let purpose):
-            "\(option) is missing; it is needed for \(purpose)."
+            "\(option) is missing; give it for \(purpose)."
         case .notANumber(let option, let text):
             "\(option) is '\(text)', not a number; give a positive count such as 7e9 or 7B."
         case .notPositive(let option, let text):
