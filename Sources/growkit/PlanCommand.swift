@@ -118,6 +118,8 @@ struct PlanCommand: ParsableCommand {
         let threshold = try threshold.map { text throws(PlanCommandError) in try signedNumber(text, "--threshold") }
             ?? growth.defaultThreshold
         let window = try windowDecades.map { text throws(PlanCommandError) in try number(text, "--window-decades") } ?? 0.2
+        let divisor = try resumeDivisor.map { text throws(PlanCommandError) in try number(text, "--resume-divisor") }
+            ?? growth.defaultResumeDivisor
         let reader = try CheckpointReader(path: path)
         let history = reader.history
         guard history.count > 0 else { throw PlanCommandError.noHistory(file: path) }
@@ -137,7 +139,7 @@ struct PlanCommand: ParsableCommand {
             throw PlanCommandError.inCheckpoint(file: path, error)
         }
         return .assessment(file: path, growth: growth, parameters: nonEmbedding, tokensPerStep: tokensPerStep,
-                           assessment, resumeStep: assessment.lastStep / growth.defaultResumeDivisor)
+                           assessment, resumeDivisor: divisor)
     }
 }
 

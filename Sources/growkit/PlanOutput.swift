@@ -6,7 +6,7 @@ enum PlanOutput {
     case stacking(StackingPlan)
     case staged(StagedPlan)
     case assessment(file: String, growth: StagedGrowth, parameters: Double, tokensPerStep: Double,
-                    GrowthAssessment, resumeStep: Double)
+                    GrowthAssessment, resumeDivisor: Double)
 
     /// Remarks a reader must see next to the numbers.
     var notes: [String] {
@@ -72,7 +72,7 @@ enum PlanOutput {
                 ("predicted loss", "\(formatScientific(plan.lossAtGrow)) nats/token; Bcrit there \(formatScientific(plan.criticalBatchAtGrow)) tokens"),
                 ("resume step R", "\(steps(plan.resumeStep)) = S / \(plan.resumeDivisor): use with grow --schedule rewarm"),
             ]
-        case .assessment(let file, let growth, let parameters, let tokensPerStep, let a, let resumeStep):
+        case .assessment(let file, let growth, let parameters, let tokensPerStep, let a, let divisor):
             title = "Growth check of \(file) (staged training's slope rule, Shen et al. 2022)"
             rows = [
                 ("model N", "\(formatScientific(parameters)) non-embedding parameters, \(formatScientific(tokensPerStep)) tokens per step"),
@@ -84,7 +84,7 @@ enum PlanOutput {
                     : "not yet: the loss is still falling faster than the threshold"),
             ]
             if a.timeToGrow {
-                rows.append(("resume step R", "\(steps(resumeStep)) = \(steps(a.lastStep)) / \(growth.defaultResumeDivisor) if grown now: use with grow --schedule rewarm"))
+                rows.append(("resume step R", "\(steps(a.lastStep / divisor)) = \(steps(a.lastStep)) / \(divisor) if grown now: use with grow --schedule rewarm"))
             }
         }
         let width = rows.map(\.0.count).max() ?? 0
@@ -105,11 +105,12 @@ enum PlanOutput {
             data = try? encoder.encode(Envelope(mode: "stacking", plan: plan, notes: notes))
         case .staged(let plan):
             data = try? encoder.encode(Envelope(mode: "staged", plan: plan, notes: notes))
-        case .assessment(let file, let growth, let parameters, let tokensPerStep, let assessment, let resumeStep):
+        case .assessment(let file, let growth, let parameters, let tokensPerStep, let assessment, let divisor):
             data = try? encoder.encode(Envelope(
                 mode: "from",
                 plan: AssessmentJSON(checkpoint: file, growth: growth, parameters: parameters, tokensPerStep: tokensPerStep,
-                                     assessment: assessment, resumeStep: assessment.timeToGrow ? resumeStep : nil),
+                                     assessment: assessment, resumeDivisor: divisor,
+                                     resumeStep: assessment.timeToGrow ? assessment.lastStep / divisor : nil),
                 notes: notes))
         }
         return String(decoding: data ?? Data("{}".utf8), as: UTF8.self) + "\n"
@@ -128,6 +129,8 @@ private struct AssessmentJSON: Encodable {
     var parameters: Double
     var tokensPerStep: Double
     var assessment: GrowthAssessment
+    var resumeDivisor: Double
+    /// `lastStep / c` when it is time to grow, else absent.
     var resumeStep: Double?
 }
 

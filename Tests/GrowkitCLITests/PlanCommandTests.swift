@@ -87,10 +87,20 @@ private func analyticGrowStep(threshold t: Double) -> Double { 2100 / pow(2 * t 
         let earlyAssessment = try #require(earlyPlan["assessment"] as? [String: Any])
         #expect(earlyAssessment["timeToGrow"] as? Bool == false)
 
-        let late = try runGrowkit(["plan", "--from", try checkpoint(in: folder, lastStep: Int(root * 3)), "--grow", "depth"])
+        let latePath = try checkpoint(in: folder, lastStep: Int(root * 3) / 10 * 10)
+        let late = try runGrowkit(["plan", "--from", latePath, "--grow", "depth"])
         #expect(late.status == 0, "\(late.stderr)")
         #expect(late.stdout.contains("time to grow"))
         #expect(late.stdout.contains("resume step R"))
+
+        // JSON: the verdict, and R = last step / c when growing now.
+        let lateJSON = try runGrowkit(["plan", "--from", latePath, "--grow", "depth", "--json"])
+        let plan = try #require(try jsonObject(lateJSON)["plan"] as? [String: Any])
+        let assessment = try #require(plan["assessment"] as? [String: Any])
+        #expect(assessment["timeToGrow"] as? Bool == true)
+        let lastStep = try #require(assessment["lastStep"] as? Double)
+        #expect(lastStep == Double(Int(root * 3) / 10 * 10))
+        #expect(plan["resumeStep"] as? Double == lastStep / 1.412)
     }
 
     // MARK: bad input: one sentence, non-zero exit
