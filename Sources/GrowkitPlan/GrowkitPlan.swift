@@ -1,1 +1,0 @@
-// GrowkitPlan: module placeholder; replaced by the module's first real file.
