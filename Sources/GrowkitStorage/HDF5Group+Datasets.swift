@@ -8,7 +8,8 @@ extension HDF5Group {
     /// Otherwise chunked (`options.chunkShape`, or about 1 MiB along the first
     /// axis), pipeline zstd (when `options.zstdLevel` is set) then fletcher32
     /// (when `options.fletcher32`), so the checksum covers the stored,
-    /// compressed bytes, as h5py orders them. Zero-length dimensions are made
+    /// compressed bytes, as h5py orders them. Variable-length strings cannot be
+    /// filtered in HDF5 1.10: they are chunked only. Zero-length dimensions are made
     /// extendible so that they can be chunked.
     @discardableResult
     public func createDataset(
@@ -59,15 +60,19 @@ extension HDF5Group {
                 throw .invalidArgument(file: filePath, object: site.object, reason: "chunk shape \(chunk) does not fit dataset shape \(shape); give one positive extent per dimension, at most that dimension")
             }
             try site.check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk.map { hsize_t($0) }), "set the chunks of")
-            if let level = options.zstdLevel {
+            // HDF5 1.10 refuses filters on variable-length types ("not suitable for
+            // filters"): string datasets are chunked but unfiltered, as with h5py.
+            let filterable = elementType.typeClass != .string
+            if filterable, let level = options.zstdLevel {
                 var cd: [UInt32] = [UInt32(bitPattern: level)]
                 try site.check(H5Pset_filter(dcpl, H5Z_filter_t(ZstdFilter.id), UInt32(H5Z_FLAG_MANDATORY), 1, &cd), "add the zstd filter to")
             }
-            if options.fletcher32 {
+            if filterable && options.fletcher32 {
                 try site.check(H5Pset_fletcher32(dcpl), "add the fletcher32 checksum to")
             }
-            // Every element is written by the caller: skip writing fill values first.
-            try site.check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "set the fill time of")
+            // Every element is written by the caller: skip writing fill values first
+            // (HDF5 requires fill values for variable-length types).
+            if filterable { try site.check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "set the fill time of") }
         }
 
         let lcpl = try site.check(H5Pcreate(growkit_H5P_LINK_CREATE()), "create a link property list for")

@@ -66,9 +66,11 @@ struct HDF5ErrorStack {
         return stringFromCBuffer(buffer)
     }
 
-    /// All descriptions and messages, lower-cased, for classification.
+    /// All descriptions, lower-cased, for classification. (Major and minor
+    /// messages are too generic: a failed link creation reports "Object not
+    /// found" for its own path traversal, for instance.)
     var searchableText: String {
-        entries.map { "\($0.description) | \($0.major) | \($0.minor)" }.joined(separator: " || ").lowercased()
+        entries.map(\.description).joined(separator: " || ").lowercased()
     }
 
     /// The innermost description: the most specific reason HDF5 gives.
@@ -89,7 +91,7 @@ struct HDF5ErrorStack {
         if text.contains("file signature") {
             return .notHDF5(file: file)
         }
-        if text.contains("doesn't exist") || text.contains("not found") || text.contains("does not exist") {
+        if text.contains("doesn't exist") || text.contains("does not exist") {
             return .missingObject(file: file, object: object)
         }
         if text.contains("checksum") || text.contains("bad object header") || text.contains("corrupt")
