@@ -66,7 +66,7 @@ extension Kernels {
         let vectorEnd = valid & ~7
         var maxv = V8(repeating: -.infinity)
         var i = 0
-        while i < vectorEnd { maxv = pointwiseMax(maxv, row.load8(i)); i += 8 }
+        while i < vectorEnd { maxv = FastMath.max(maxv, row.load8(i)); i += 8 }
         var m = maxv.max()
         while i < valid { m = Swift.max(m, row[i]); i += 1 }
         let mv = V8(repeating: m)

@@ -23,7 +23,7 @@ extension Kernels {
             let z = logits + n * V
             var maxv = V8(repeating: -.infinity)
             var i = 0
-            while i < vectorEnd { maxv = pointwiseMax(maxv, z.load8(i)); i += 8 }
+            while i < vectorEnd { maxv = FastMath.max(maxv, z.load8(i)); i += 8 }
             var m = maxv.max()
             while i < V { m = Swift.max(m, z[i]); i += 1 }
             let mv = V8(repeating: m)

@@ -5,6 +5,14 @@
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 
+    /// Lane-wise maximum by compare-and-select (the generic `pointwiseMax` is not inlined).
+    @inlinable @inline(__always)
+    public static func max(_ a: Vector, _ b: Vector) -> Vector {
+        var r = a
+        r.replace(with: b, where: b .> a)
+        return r
+    }
+
     /// Inputs below this give 0 (the true value is below the smallest normal float).
     public static let expLowerBound: Float = -87.3
     /// Inputs above this saturate at `exp(88.3)` (keeps `2^n` a normal float).
@@ -15,10 +23,12 @@ public enum FastMath {
     /// to degree 7 (truncation error `|r|^8/8! < 5e-9` relative), `2^n` built
     /// directly in the exponent bits. `ln2` is split in a high part exact in
     /// float32 and a low correction (Cody and Waite) so `r` keeps full precision.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: expLowerBound),
-                              upperBound: Vector(repeating: expUpperBound))
+        // Clamp with compare-and-select: the generic `clamped` is an out-of-line call per vector.
+        var x = input
+        x.replace(with: expLowerBound, where: x .< expLowerBound)
+        x.replace(with: expUpperBound, where: x .> expUpperBound)
         // Round x/ln2 to nearest by adding 1.5 * 2^23: the sum's low mantissa bits hold the integer.
         let magic: Float = 12_582_912
         let shifted = x * 1.442_695_04 + magic
@@ -45,7 +55,7 @@ public enum FastMath {
     /// for relative error (fit error 4.4e-9), avoiding the cancellation of the
     /// exponential form near 0. Otherwise: `sign(x) (1 - e) / (1 + e)` with
     /// `e = exp(-2|x|)`, where `1 - e >= 0.71` so nothing cancels.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func tanh(_ x: Vector) -> Vector {
         // |x| by clearing the sign bit.
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Vector.self)
@@ -66,9 +76,9 @@ public enum FastMath {
     }
 
     /// Scalar convenience (tails of vector loops).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func tanh(_ x: Float) -> Float { tanh(Vector(repeating: x))[0] }
 }
