@@ -61,10 +61,18 @@ struct CheckpointSurgery {
     /// Replaces the dataset at `path` by a float32 dataset of `shape` (zeros).
     func replaceWithFloat32(_ path: String, shape: [Int]) throws {
         try delete(path)
+        try addFloat32(path, shape: shape)
+    }
+
+    /// Adds a float32 dataset of `shape` (zeros) at `path`, making missing groups.
+    func addFloat32(_ path: String, shape: [Int]) throws {
+        let lcpl = H5Pcreate(growkit_H5P_LINK_CREATE())
+        defer { H5Pclose(lcpl) }
+        H5Pset_create_intermediate_group(lcpl, 1)
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
         defer { H5Sclose(space) }
-        let dataset = H5Dcreate2(id, path, growkit_H5T_IEEE_F32LE(), space, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT())
+        let dataset = H5Dcreate2(id, path, growkit_H5T_IEEE_F32LE(), space, lcpl, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT())
         try check(dataset, "create \(path)")
         H5Dclose(dataset)
     }
@@ -84,7 +92,9 @@ func firstChunkOffset(_ file: String, dataset path: String) throws -> (offset: I
     var filterMask: UInt32 = 0
     var address: haddr_t = 0
     var size: hsize_t = 0
-    guard H5Dget_chunk_info(dataset, growkit_H5S_ALL(), 0, &offset, &filterMask, &address, &size) >= 0 else {
+    let space = H5Dget_space(dataset)
+    defer { H5Sclose(space) }
+    guard H5Dget_chunk_info(dataset, space, 0, &offset, &filterMask, &address, &size) >= 0 else {
         throw CheckpointSurgery.Failure(description: "no chunk info for \(path)")
     }
     return (Int(address), Int(size))
