@@ -47,6 +47,18 @@ import Testing
         #expect(dataError { () throws(DataError) in try TokenFileFormat(name: "parquet") } == .unknownFormat("parquet"))
     }
 
+    /// The detection rule on its own: magic decides compression, the name without `.zst`/`.zstd` the encoding.
+    @Test func detectionRule() throws {
+        let magic = TokenFileFormat.zstdMagic + [0, 0]
+        let plain: [UInt8] = Array("abcd".utf8)
+        #expect(try TokenFileFormat.detect(path: "a/TRAIN.BIN", leadingBytes: plain) == .uint16)
+        #expect(try TokenFileFormat.detect(path: "train.bin.zstd", leadingBytes: magic) == .zstdUInt16)
+        #expect(try TokenFileFormat.detect(path: "notes.md", leadingBytes: magic) == .zstdText)
+        #expect(try TokenFileFormat.detect(path: "empty.txt", leadingBytes: []) == .text)
+        #expect(try TokenFileFormat.detect(path: "binary.dat", leadingBytes: plain) == .text)
+        #expect(dataError { () throws(DataError) in try TokenFileFormat.detect(path: "x.zst", leadingBytes: plain) } == .notZstd(path: "x.zst"))
+    }
+
     /// Several concatenated zstd frames are one stream (what `cat a.zst b.zst` produces).
     @Test func concatenatedFramesDecodeInOrder() throws {
         let folder = try makeScratchFolder()
