@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes an HDF5 file so that it appears under its final name whole or not at all.
+///
+/// The file is created as `.<name>.tmp-<pid>-<random>` in the destination folder
+/// (same file system, so the rename is atomic). `commit()` flushes and closes the
+/// HDF5 file, fsyncs it, renames it onto the final name and fsyncs the folder, so
+/// after a crash the final name holds either the old content or the whole new
+/// file. A writer that is abandoned (`abandon()`, an error, or `deinit` without
+/// `commit()`) removes its temporary file and leaves the final name untouched.
+///
+/// The only file ever opened for writing is the temporary one.
+public final class AtomicHDF5Writer {
+    /// The final path.
+    public let destination: String
+    /// The temporary path written until `commit()`.
+    public let temporaryPath: String
+    /// The file being written; write groups, datasets and attributes through it.
+    public let file: HDF5File
+    private var finished = false
+
+    /// Creates the temporary file next to `destination`.
+    /// - Parameter overwrite: whether `commit()` may replace an existing file at
+    ///   `destination` (checked here, before any work, and again at commit).
+    public init(destination: String, overwrite: Bool = false) throws(StorageError) {
+        self.destination = destination
+        self.overwrite = overwrite
+        if !overwrite && access(destination, F_OK) == 0 {
+            throw .alreadyExists(file: destination, object: "the output file")
+        }
+        let (folder, name) = AtomicHDF5Writer.split(destination)
+        var random = SystemRandomNumberGenerator()
+        let suffix = String(random.next() & 0xFFFF_FFFF, radix: 16)
+        self.temporaryPath = (folder == "" ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(suffix)"
+        self.file = try HDF5File.create(temporaryPath)
+    }
+
+    private let overwrite: Bool
+
+    deinit {
+        if !finished { abandon() }
+    }
+
+    /// Flushes, closes and fsyncs the file, renames it onto `destination`, fsyncs the folder.
+    /// On failure the temporary file is removed and the error thrown.
+    public func commit() throws(StorageError) {
+        guard !finished else {
+            throw .invalidArgument(file: destination, object: "the output file", reason: "commit() called twice or after abandon()")
+        }
+        do throws(StorageError) {
+            try file.flush()
+            try file.close()
+            try AtomicHDF5Writer.fsyncPath(temporaryPath, directory: false)
+            if !overwrite && access(destination, F_OK) == 0 {
+                throw .alreadyExists(file: destination, object: "the output file")
+            }
+            if rename(temporaryPath, destination) != 0 {
+                throw .ioFailure(file: destination, operation: "renaming \(temporaryPath) onto it", reason: String(cString: strerror(errno)))
+            }
+            finished = true
+            try AtomicHDF5Writer.fsyncPath(AtomicHDF5Writer.split(destination).folder, directory: true)
+        } catch {
+            if !finished { abandon() }
+            throw error
+        }
+    }
+
+    /// Closes and deletes the temporary file; the destination is untouched. Idempotent.
+    public func abandon() {
+        guard !finished else { return }
+        finished = true
+        try? file.close()
+        unlink(temporaryPath)
+    }
+
+    static func split(_ path: String) -> (folder: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        let folder = String(path[..<slash])
+        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
+    }
+
+    static func fsyncPath(_ path: String, directory: Bool) throws(StorageError) {
+        let target = path.isEmpty ? "." : path
+        let fd = open(target, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY)
+        guard fd >= 0 else {
+            throw .ioFailure(file: target, operation: "opening for fsync", reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        if fsync(fd) != 0 {
+            throw .ioFailure(file: target, operation: "fsync", reason: String(cString: strerror(errno)))
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import CHDF5
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open HDF5 dataset.
+///
+/// Whole-dataset reads and writes take or return row-major (C order) arrays.
+/// The row-range methods select a hyperslab along the first axis, so a large
+/// tensor can be streamed in slabs of rows without holding it whole.
+public final class HDF5Dataset: HDF5Object {
+
+    /// Shape and stored element type, read from the dataset's header.
+    public func shapeAndType() throws(StorageError) -> (shape: [Int], elementType: ElementType) {
+        HDF5Library.ensure()
+        let id = try openID()
+        let space = try site.check(H5Dget_space(id), "read the shape of")
+        defer { H5Sclose(space) }
+        let rank = try site.check(H5Sget_simple_extent_ndims(space), "read the rank of")
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 { try site.check(H5Sget_simple_extent_dims(space, &dims, nil), "read the shape of") }
+        var shape: [Int] = []
+        for d in dims {
+            guard d <= hsize_t(Int.max) else {
+                throw .tooLarge(file: filePath, object: objectPath, reason: "a dimension of \(d)")
+            }
+            shape.append(Int(d))
+        }
+        let type = try site.check(H5Dget_type(id), "read the type of")
+        defer { H5Tclose(type) }
+        return (shape, ElementType.of(type))
+    }
+
+    /// Shape, element type, chunk shape and filters, without reading data.
+    public func info() throws(StorageError) -> DatasetInfo {
+        let (shape, elementType) = try shapeAndType()
+        let count = try checkedCount(shape, site)
+        let id = try openID()
+        let dcpl = try site.check(H5Dget_create_plist(id), "read the creation properties of")
+        defer { H5Pclose(dcpl) }
+        var chunkShape: [Int]? = nil
+        if H5Pget_layout(dcpl) == H5D_CHUNKED {
+            var chunk = [hsize_t](repeating: 0, count: max(shape.count, 1))
+            let rank = try site.check(H5Pget_chunk(dcpl, Int32(chunk.count), &chunk), "read the chunks of")
+            chunkShape = chunk.prefix(Int(rank)).map { Int(clamping: $0) }
+        }
+        let filterCount = try site.check(H5Pget_nfilters(dcpl), "read the filters of")
+        var filters: [FilterInfo] = []
+        for index in 0..<UInt32(filterCount) {
+            var flags: UInt32 = 0
+            var cdCount = 16
+            var cd = [UInt32](repeating: 0, count: cdCount)
+            var name = [CChar](repeating: 0, count: 128)
+            var config: UInt32 = 0
+            let filterID = H5Pget_filter2(dcpl, index, &flags, &cdCount, &cd, name.count, &name, &config)
+            try site.check(filterID, "read the filters of")
+            filters.append(FilterInfo(id: filterID, cdValues: Array(cd.prefix(min(cdCount, 16))), name: stringFromCBuffer(name)))
+        }
+        return DatasetInfo(shape: shape, elementType: elementType, chunkShape: chunkShape, filters: filters, elementCount: count)
+    }
+
+    /// Bytes this dataset takes in the file (after compression), from HDF5.
+    public func storageSize() throws(StorageError) -> UInt64 {
+        HDF5Library.ensure()
+        return UInt64(H5Dget_storage_size(try openID()))
+    }
+
+    // MARK: whole dataset
+
+    /// Reads the whole dataset; the stored type must be `T`'s.
+    public func read<T: HDF5Numeric>(_ type: T.Type = T.self) throws(StorageError) -> [T] {
+        let (shape, elementType) = try shapeAndType()
+        try requireType(T.elementType, found: elementType)
+        let count = try checkedCount(shape, site)
+        var status: herr_t = 0
+        let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 {
+                status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
+            }
+            initialized = status >= 0 ? count : 0
+        }
+        if status < 0 { throw site.error("read") }
+        return result
+    }
+
+    /// Reads the whole dataset into `buffer`, whose count must equal the element count.
+    public func read<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws(StorageError) {
+        let (shape, elementType) = try shapeAndType()
+        try requireType(T.elementType, found: elementType)
+        let count = try checkedCount(shape, site)
+        guard buffer.count == count else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(buffer.count) elements", found: "\(count) elements (shape \(shape))")
+        }
+        guard count > 0 else { return }
+        let status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
+        if status < 0 { throw site.error("read") }
+    }
+
+    /// Writes the whole dataset; `values.count` must equal the element count.
+    public func write<T: HDF5Numeric>(_ values: [T]) throws(StorageError) {
+        var status: StorageError? = nil
+        values.withUnsafeBufferPointer { buffer in
+            do throws(StorageError) { try write(from: buffer) } catch { status = error }
+        }
+        if let status { throw status }
+    }
+
+    /// Writes the whole dataset from `buffer`.
+    public func write<T: HDF5Numeric>(from buffer: UnsafeBufferPointer<T>) throws(StorageError) {
+        let (shape, elementType) = try shapeAndType()
+        try requireType(T.elementType, found: elementType)
+        let count = try checkedCount(shape, site)
+        guard buffer.count == count else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "\(count) elements (shape \(shape))", found: "\(buffer.count) values to write")
+        }
+        guard count > 0 else { return }
+        let status = H5Dwrite(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
+        if status < 0 { throw site.error("write") }
+    }
+
+    // MARK: row ranges (hyperslabs along the first axis)
+
+    /// Reads rows `rows` (first axis) of the dataset: `rows.count * rowElements` values.
+    public func readRows<T: HDF5Numeric>(_ rows: Range<Int>, as type: T.Type = T.self) throws(StorageError) -> [T] {
+        let (shape, _) = try shapeAndType()
+        let rowElements = try checkedCount(Array(shape.dropFirst()), site)
+        let (count, overflow) = rows.count.multipliedReportingOverflow(by: rowElements)
+        if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(rows.count) rows of \(rowElements) elements") }
+        var failure: StorageError? = nil
+        let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(StorageError) {
+                try readRows(rows, into: buffer)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    /// Reads rows `rows` into `buffer` (`rows.count * rowElements` values).
+    public func readRows<T: HDF5Numeric>(_ rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws(StorageError) {
+        try transferRows(rows, T.elementType, UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, writing: false)
+    }
+
+    /// Writes `values` into rows starting at `startRow` (`values.count` must be a whole number of rows).
+    public func writeRows<T: HDF5Numeric>(startingAt startRow: Int, _ values: [T]) throws(StorageError) {
+        var failure: StorageError? = nil
+        values.withUnsafeBufferPointer { buffer in
+            do throws(StorageError) { try writeRows(startingAt: startRow, from: buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes `buffer` into rows starting at `startRow`.
+    public func writeRows<T: HDF5Numeric>(startingAt startRow: Int, from buffer: UnsafeBufferPointer<T>) throws(StorageError) {
+        let (shape, _) = try shapeAndType()
+        let rowElements = try checkedCount(Array(shape.dropFirst()), site)
+        guard rowElements > 0, buffer.count % rowElements == 0 else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "whole rows of \(rowElements) elements", found: "\(buffer.count) values")
+        }
+        let rows = startRow..<(startRow + buffer.count / rowElements)
+        try transferRows(rows, T.elementType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), buffer.count, writing: true)
+    }
+
+    private func transferRows(
+        _ rows: Range<Int>, _ type: ElementType, _ pointer: UnsafeMutableRawPointer?, _ bufferCount: Int, writing: Bool
+    ) throws(StorageError) {
+        let (shape, elementType) = try shapeAndType()
+        try requireType(type, found: elementType)
+        guard let first = shape.first else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "at least one dimension for row access", found: "a scalar")
+        }
+        guard rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "rows within 0..<\(first)", found: "rows \(rows.lowerBound)..<\(rows.upperBound)")
+        }
+        let rowElements = try checkedCount(Array(shape.dropFirst()), site)
+        let (count, overflow) = rows.count.multipliedReportingOverflow(by: rowElements)
+        guard !overflow, count == bufferCount else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(rows.count) rows x \(rowElements) elements", found: "\(bufferCount) elements")
+        }
+        guard count > 0 else { return }
+        let id = try openID()
+        let fileSpace = try site.check(H5Dget_space(id), "select rows of")
+        defer { H5Sclose(fileSpace) }
+        var start = [hsize_t](repeating: 0, count: shape.count)
+        start[0] = hsize_t(rows.lowerBound)
+        var extent = shape.map { hsize_t($0) }
+        extent[0] = hsize_t(rows.count)
+        try site.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, extent, nil), "select rows of")
+        var memoryDims = [hsize_t(count)]
+        let memorySpace = try site.check(H5Screate_simple(1, &memoryDims, nil), "select rows of")
+        defer { H5Sclose(memorySpace) }
+        let memoryType = type.hdf5Types!.memory
+        let status = writing
+            ? H5Dwrite(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
+            : H5Dread(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
+        if status < 0 { throw site.error(writing ? "write rows \(rows) of" : "read rows \(rows) of") }
+    }
+
+    // MARK: strings
+
+    /// Writes a 1-D string dataset as variable-length UTF-8.
+    public func writeStrings(_ values: [String]) throws(StorageError) {
+        let (shape, elementType) = try shapeAndType()
+        guard elementType.typeClass == .string, elementType.isVariableLength else {
+            throw .wrongType(file: filePath, object: objectPath, expected: "variable-length strings", found: elementType.description)
+        }
+        let count = try checkedCount(shape, site)
+        guard values.count == count else {
+            throw .wrongShape(file: filePath, object: objectPath, expected: "\(count) strings", found: "\(values.count) strings to write")
+        }
+        guard count > 0 else { return }
+        let memoryType = try makeVariableStringType(site)
+        defer { H5Tclose(memoryType) }
+        var pointers: [UnsafeMutablePointer<CChar>?] = values.map { strdup($0) }
+        defer { for p in pointers { free(p) } }
+        let status = H5Dwrite(try openID(), memoryType, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), &pointers)
+        if status < 0 { throw site.error("write") }
+    }
+
+    /// Reads a string dataset (variable- or fixed-length) in row-major order.
+    public func readStrings() throws(StorageError) -> [String] {
+        let (shape, elementType) = try shapeAndType()
+        guard elementType.typeClass == .string else {
+            throw .wrongType(file: filePath, object: objectPath, expected: "strings", found: elementType.description)
+        }
+        let count = try checkedCount(shape, site)
+        guard count > 0 else { return [] }
+        let id = try openID()
+        let fileType = try site.check(H5Dget_type(id), "read the type of")
+        defer { H5Tclose(fileType) }
+        // Reading with the stored type itself: no character-set conversion.
+        let memoryType = try site.check(H5Tcopy(fileType), "read")
+        defer { H5Tclose(memoryType) }
+        if elementType.isVariableLength {
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            let status = H5Dread(id, memoryType, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), &pointers)
+            if status < 0 { throw site.error("read") }
+            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+            let space = H5Dget_space(id)
+            if space >= 0 {
+                _ = H5Dvlen_reclaim(memoryType, space, growkit_H5P_DEFAULT(), &pointers)
+                H5Sclose(space)
+            }
+            return strings
+        }
+        let size = H5Tget_size(fileType)
+        let (bytes, overflow) = size.multipliedReportingOverflow(by: count)
+        if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) strings of \(size) bytes") }
+        var raw = [UInt8](repeating: 0, count: bytes)
+        let status = H5Dread(id, memoryType, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), &raw)
+        if status < 0 { throw site.error("read") }
+        let padding = H5Tget_strpad(fileType)
+        return (0..<count).map { decodeFixedString(raw[($0 * size)..<(($0 + 1) * size)], padding: padding) }
+    }
+
+    func requireType(_ expected: ElementType, found: ElementType) throws(StorageError) {
+        guard expected.matches(found) else {
+            throw .wrongType(file: filePath, object: objectPath, expected: expected.description, found: found.description)
+        }
+    }
+}
+
+/// Decodes one fixed-length HDF5 string: up to the first NUL for null-terminated
+/// or null-padded strings, trailing spaces removed for space-padded ones.
+func decodeFixedString(_ bytes: ArraySlice<UInt8>, padding: H5T_str_t) -> String {
+    var content = bytes
+    if let nul = content.firstIndex(of: 0) { content = content[content.startIndex..<nul] }
+    if padding == H5T_STR_SPACEPAD {
+        while content.last == 0x20 { content = content.dropLast() }
+    }
+    return String(decoding: content, as: UTF8.self)
+}
