@@ -74,7 +74,7 @@ struct EvalCommand: ParsableCommand {
             throw EvaluationError.model(checkpoint: checkpoint, message: error.description)
         }
 
-        var line = ProgressLine()
+        var line = EvalProgressLine()
         let result = try Evaluator.evaluate(weights: weights, checkpoint: checkpoint, data: source, settings: settings) {
             line.report($0)
         }
@@ -134,7 +134,7 @@ private struct EvalReport: Encodable {
 
 /// Renders evaluation progress on stderr: one rewritten line on a terminal,
 /// otherwise a plain line at roughly every tenth of the run and at the end.
-private struct ProgressLine {
+private struct EvalProgressLine {
     let isTerminal = isatty(STDERR_FILENO) != 0
     var drewOnTerminal = false
 
