@@ -1,1 +1,0 @@
-// GrowkitData: module placeholder; replaced by the module's first real file.

@@ -1,0 +1,136 @@
+import GrowkitState
+
+/// The result of a forward pass when the caller does not keep the activations.
+public struct ForwardOutput: Sendable {
+    /// [B, T, V] logits.
+    public var logits: Tensor
+    /// Mean cross-entropy over targets that are not ``Kernels/ignoreIndex``, when targets were given.
+    public var loss: Float?
+}
+
+extension ModelWeights {
+    /// Checks token ids (and targets) and copies them into the activations.
+    func loadInputs(tokens: [Int32], targets: [Int32]?, into acts: Activations) throws(ModelError) {
+        let B = acts.batchSize, T = acts.seqLen, V = config.vocabSize
+        guard acts.config == config else {
+            throw .activationsMismatch(expected: "this model's config", actual: "another config")
+        }
+        if config.position == .learned, T > config.maxPosition {
+            throw .sequenceTooLong(seqLen: T, maxPosition: config.maxPosition)
+        }
+        guard tokens.count == B * T else {
+            throw .inputCountMismatch(what: "token", expected: B * T, actual: tokens.count)
+        }
+        for (n, token) in tokens.enumerated() where token < 0 || Int(token) >= V {
+            throw .tokenOutOfRange(what: "token", batch: n / T, position: n % T, token: Int(token), vocabSize: V)
+        }
+        if let targets {
+            guard targets.count == B * T else {
+                throw .inputCountMismatch(what: "target", expected: B * T, actual: targets.count)
+            }
+            for (n, target) in targets.enumerated()
+            where target != Kernels.ignoreIndex && (target < 0 || Int(target) >= V) {
+                throw .tokenOutOfRange(what: "target", batch: n / T, position: n % T, token: Int(target), vocabSize: V)
+            }
+            guard targets.contains(where: { $0 != Kernels.ignoreIndex }) else { throw .noValidTargets }
+            acts.targets.update(from: targets, count: B * T)
+        }
+        acts.tokens.update(from: tokens, count: B * T)
+    }
+
+    /// Runs the forward pass on `tokens` ([B, T] row-major, B and T from `activations`),
+    /// leaving every intermediate in `activations` and the logits in `activations.logits`.
+    ///
+    /// Pre-norm decoder (DESIGN.md section 4), per block `l`:
+    /// `h = h + o_proj(attn(norm1(h)))`, `h = h + mlp(norm2(h))`; then `logits = head(norm(h))`.
+    /// - Returns: the mean cross-entropy against `targets` (ignore index -100) when given, else nil.
+    /// - Throws: ``ModelError`` for token ids outside the vocabulary (naming the position), a sequence
+    ///   longer than `max_position` with learned positions, wrong input counts, or no valid target.
+    @discardableResult
+    public func forward(tokens: [Int32], targets: [Int32]? = nil, activations acts: Activations) throws(ModelError)
+        -> Float?
+    {
+        try loadInputs(tokens: tokens, targets: targets, into: acts)
+        let cfg = config
+        let B = acts.batchSize, T = acts.seqLen, N = B * T
+        let C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize
+        let hd = cfg.headDim, qw = cfg.queryWidth, kvw = cfg.keyValueWidth
+        let eps = Float(cfg.normEps)
+        let layerNorm = cfg.norm == .layernorm
+        return values.withUnsafeBufferPointer { buffer -> Float? in
+            let w = buffer.baseAddress!
+            func opt(_ offset: Int?) -> UnsafePointer<Float>? { offset.map { w + $0 } }
+            func norm(
+                _ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
+                _ rstd: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: Int, _ bias: Int?
+            ) {
+                if layerNorm {
+                    Kernels.layerNorm(out: out, mean: mean, rstd: rstd, inp: inp, weight: w + weight, bias: opt(bias),
+                                      rows: N, channels: C, eps: eps)
+                } else {
+                    Kernels.rmsNorm(out: out, rstd: rstd, inp: inp, weight: w + weight, rows: N, channels: C, eps: eps)
+                }
+            }
+
+            let first = cfg.numLayers > 0 ? acts.blocks[0].residualIn : acts.residualFinal
+            Kernels.embed(out: first, tokens: acts.tokens, wte: w + offsets.tokenEmbedding,
+                          wpe: opt(offsets.positionEmbedding), batchSize: B, seqLen: T, channels: C)
+            for l in 0..<cfg.numLayers {
+                let p = offsets.blocks[l], a = acts.blocks[l]
+                // Attention half: a.residualMid = h + o_proj(attn(norm1(h))).
+                norm(a.norm1, a.norm1Mean, a.norm1Rstd, a.residualIn, p.norm1Weight, p.norm1Bias)
+                Kernels.linear(out: a.q, inp: a.norm1, weight: w + p.qWeight, bias: opt(p.qBias),
+                               rows: N, inFeatures: C, outFeatures: qw)
+                Kernels.linear(out: a.k, inp: a.norm1, weight: w + p.kWeight, bias: opt(p.kBias),
+                               rows: N, inFeatures: C, outFeatures: kvw)
+                Kernels.linear(out: a.v, inp: a.norm1, weight: w + p.vWeight, bias: opt(p.vBias),
+                               rows: N, inFeatures: C, outFeatures: kvw)
+                if cfg.position == .rope {
+                    Kernels.rope(a.q, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
+                                 heads: cfg.numHeads, headDim: hd, rowStride: qw)
+                    Kernels.rope(a.k, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
+                                 heads: cfg.numKVHeads, headDim: hd, rowStride: kvw)
+                }
+                Kernels.causalAttention(out: a.attnOut, probs: a.attnProbs, q: a.q, k: a.k, v: a.v,
+                                        batchSize: B, seqLen: T, heads: cfg.numHeads, kvHeads: cfg.numKVHeads,
+                                        headDim: hd)
+                a.residualMid.update(from: a.residualIn, count: N * C)
+                Kernels.linear(out: a.residualMid, inp: a.attnOut, weight: w + p.oWeight, bias: opt(p.oBias),
+                               rows: N, inFeatures: qw, outFeatures: C, accumulate: true)
+
+                // MLP half: next residual = residualMid + down(act(norm2(residualMid))).
+                norm(a.norm2, a.norm2Mean, a.norm2Rstd, a.residualMid, p.norm2Weight, p.norm2Bias)
+                Kernels.linear(out: a.mlpUp, inp: a.norm2, weight: w + p.upWeight, bias: opt(p.upBias),
+                               rows: N, inFeatures: C, outFeatures: I)
+                if let gate = p.gateWeight {
+                    Kernels.linear(out: a.mlpGate, inp: a.norm2, weight: w + gate, bias: opt(p.gateBias),
+                                   rows: N, inFeatures: C, outFeatures: I)
+                    Kernels.swiglu(out: a.mlpAct, gate: a.mlpGate, up: a.mlpUp, count: N * I)
+                } else {
+                    Kernels.geluTanh(out: a.mlpAct, inp: a.mlpUp, count: N * I)
+                }
+                let next = l + 1 < cfg.numLayers ? acts.blocks[l + 1].residualIn : acts.residualFinal
+                next.update(from: a.residualMid, count: N * C)
+                Kernels.linear(out: next, inp: a.mlpAct, weight: w + p.downWeight, bias: opt(p.downBias),
+                               rows: N, inFeatures: I, outFeatures: C, accumulate: true)
+            }
+            norm(acts.finalNorm, acts.finalNormMean, acts.finalNormRstd, acts.residualFinal,
+                 offsets.finalNormWeight, offsets.finalNormBias)
+            Kernels.linear(out: acts.logits, inp: acts.finalNorm, weight: w + offsets.head, bias: nil,
+                           rows: N, inFeatures: C, outFeatures: V)
+            guard targets != nil else { return nil }
+            return Kernels.crossEntropy(lse: acts.logSumExp, losses: acts.losses, logits: acts.logits,
+                                        targets: acts.targets, rows: N, vocabSize: V)
+        }
+    }
+
+    /// Convenience: allocates forward-only activations, runs ``forward(tokens:targets:activations:)``
+    /// and returns the `[B, T, V]` logits and the loss.
+    public func forward(tokens: [Int32], targets: [Int32]? = nil, batchSize: Int, seqLen: Int) throws(ModelError)
+        -> ForwardOutput
+    {
+        let acts = try Activations(config: config, batchSize: batchSize, seqLen: seqLen, keepForBackward: false)
+        let loss = try forward(tokens: tokens, targets: targets, activations: acts)
+        return ForwardOutput(logits: acts.logitsTensor(), loss: loss)
+    }
+}

@@ -1,1 +1,0 @@
-// GrowkitTraining: module placeholder; replaced by the module's first real file.

@@ -1,0 +1,199 @@
+import COpenBLAS
+import Foundation
+import GrowkitModel
+import GrowkitState
+
+/// `growkit-bench forward`: forward-pass tokens/s for the two reference configs
+/// (DESIGN.md section 9), the GFLOP/s of its matmuls against plain `cblas_sgemm`
+/// calls of the same shapes timed in the same run, and, when PyTorch is
+/// installed, the ratio against `tools/bench_torch_forward.py` (torch eager).
+enum ForwardBenchmark {
+    struct Case {
+        let name: String
+        let config: ModelConfig
+        let batchSize = 8
+        let seqLen = 256
+    }
+
+    static let cases: [Case] = [
+        Case(name: "gpt2", config: .gpt2(vocabSize: 256, hiddenSize: 384, numLayers: 6, numHeads: 6, maxPosition: 256)),
+        Case(name: "llama", config: .llama(vocabSize: 256, hiddenSize: 384, numLayers: 6, numHeads: 6, numKVHeads: 2,
+                                           intermediateSize: 1024, maxPosition: 256)),
+    ]
+
+    static func run(arguments: [String]) {
+        let runs = arguments.compactMap(Int.init).first ?? 7
+        if arguments.contains("--profile") {
+            for c in cases { ForwardProfile.run(c, runs: runs) }
+            return
+        }
+        print("growkit-bench forward: batch 8, seq 256, median of \(runs) runs after 2 warmup runs, "
+              + "OpenBLAS \(openblas_get_num_threads()) threads (\(String(cString: openblas_get_corename())))")
+        var ours: [String: Double] = [:]
+        for c in cases {
+            do {
+                ours[c.name] = try measure(c, runs: runs)
+            } catch {
+                print("\(c.name): error: \(error)")
+            }
+        }
+        compareWithTorch(ours)
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+    /// Deterministic uniform weights in [-scale, scale) (SplitMix64), norm weights near 1.
+    static func randomParameters(_ config: ModelConfig) -> [String: Tensor] {
+        var state: UInt64 = 42
+        func next() -> Float {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Float(Double(z >> 11) / Double(1 << 53) * 2 - 1)
+        }
+        var out: [String: Tensor] = [:]
+        for spec in config.parameters() {
+            let scale: Float = spec.shape.count == 2 ? 0.05 : 0.02
+            var data = (0..<spec.elementCount).map { _ in next() * scale }
+            if spec.name.hasSuffix("norm.weight") { data = data.map { 1 + $0 } }
+            out[spec.name] = Tensor(shape: spec.shape, data: data)
+        }
+        return out
+    }
+
+    /// Returns our tokens/s.
+    static func measure(_ c: Case, runs: Int) throws -> Double {
+        let config = c.config
+        let weights = try ModelWeights(config: config, parameters: randomParameters(config))
+        let n = c.batchSize * c.seqLen
+        let tokens = (0..<n).map { Int32(($0 * 7919) % config.vocabSize) }
+        let targets = (0..<n).map { Int32(($0 * 7919 + 1) % config.vocabSize) }
+        var lines: [String] = []
+        var result = 0.0
+        for keep in [false, true] {
+            let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: keep)
+            var times: [Double] = []
+            var loss: Float = 0
+            for i in 0..<(runs + 2) {
+                let t0 = now()
+                loss = try weights.forward(tokens: tokens, targets: targets, activations: acts) ?? .nan
+                if i >= 2 { times.append(now() - t0) }
+            }
+            let t = median(times)
+            let tps = Double(n) / t
+            if !keep { result = tps }
+            lines.append(String(format: "%@ forward (%@): %.0f tokens/s, %.1f ms per batch, loss %.4f, activations %.0f MiB",
+                                c.name, keep ? "activations kept for backward" : "forward only",
+                                tps, t * 1e3, loss, Double(acts.byteCount) / 1_048_576))
+            if !keep {
+                let (flops, sgemmTime) = plainSgemm(c, runs: runs)
+                lines.append(String(format: "%@ matmuls: %.2f GFLOP per forward; in the forward %.1f GFLOP/s effective, "
+                                    + "plain cblas_sgemm of the same shapes %.1f GFLOP/s (%.1f ms, %.0f%% of the forward time)",
+                                    c.name, flops / 1e9, flops / t / 1e9, flops / sgemmTime / 1e9, sgemmTime * 1e3,
+                                    100 * sgemmTime / t))
+            }
+        }
+        lines.forEach { print($0) }
+        return result
+    }
+
+    /// One sgemm shape: `C[m, n] = A[m, k] B^T or B` with the forward's leading dimensions.
+    struct Gemm { let m, n, k: Int; let transB: Bool; let lda, ldb, ldc: Int; let repeats: Int }
+
+    /// The sgemm calls of one forward pass (projections, blocked causal attention, head), timed as
+    /// plain sgemm calls on scratch buffers. Returns (FLOPs, median seconds).
+    static func plainSgemm(_ c: Case, runs: Int) -> (Double, Double) {
+        let cfg = c.config
+        let N = c.batchSize * c.seqLen, C = cfg.hiddenSize, I = cfg.intermediateSize
+        let qw = cfg.queryWidth, kvw = cfg.keyValueWidth, hd = cfg.headDim, T = c.seqLen
+        let L = cfg.numLayers
+        var gemms: [Gemm] = [
+            Gemm(m: N, n: qw, k: C, transB: true, lda: C, ldb: C, ldc: qw, repeats: L),
+            Gemm(m: N, n: kvw, k: C, transB: true, lda: C, ldb: C, ldc: kvw, repeats: 2 * L),
+            Gemm(m: N, n: C, k: qw, transB: true, lda: qw, ldb: qw, ldc: C, repeats: L),
+            Gemm(m: N, n: I, k: C, transB: true, lda: C, ldb: C, ldc: I, repeats: cfg.activation == .swiglu ? 2 * L : L),
+            Gemm(m: N, n: C, k: I, transB: true, lda: I, ldb: I, ldc: C, repeats: L),
+            Gemm(m: N, n: cfg.vocabSize, k: C, transB: true, lda: C, ldb: C, ldc: cfg.vocabSize, repeats: 1),
+        ]
+        let heads = c.batchSize * cfg.numHeads * L
+        var r0 = 0
+        while r0 < T {
+            let r1 = min(T, r0 + 64)
+            gemms.append(Gemm(m: r1 - r0, n: r1, k: hd, transB: true, lda: qw, ldb: kvw, ldc: T, repeats: heads))
+            gemms.append(Gemm(m: r1 - r0, n: hd, k: r1, transB: false, lda: T, ldb: kvw, ldc: qw, repeats: heads))
+            r0 = r1
+        }
+        let flops = gemms.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.repeats) }
+        let largest = gemms.map { max($0.m * $0.lda, $0.n * $0.ldb, $0.k * $0.ldb, $0.m * $0.ldc) }.max()! + 1
+        var a = [Float](repeating: 0.01, count: largest), b = a, out = a
+        var times: [Double] = []
+        for i in 0..<(runs + 1) {
+            let t0 = now()
+            a.withUnsafeMutableBufferPointer { a in
+                b.withUnsafeMutableBufferPointer { b in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for g in gemms {
+                            for _ in 0..<g.repeats {
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans,
+                                            Int32(g.m), Int32(g.n), Int32(g.k), 1, a.baseAddress, Int32(g.lda),
+                                            b.baseAddress, Int32(g.ldb), 0, o.baseAddress, Int32(g.ldc))
+                            }
+                        }
+                    }
+                }
+            }
+            if i >= 1 { times.append(now() - t0) }
+        }
+        return (flops, median(times))
+    }
+
+    /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.
+    static func compareWithTorch(_ ours: [String: Double]) {
+        let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
+        guard FileManager.default.fileExists(atPath: script) else {
+            print("torch comparison: \(script) not found (run from the package root)")
+            return
+        }
+        guard let probe = runPython(["-c", "import torch"]), probe.status == 0 else {
+            print("torch comparison: PyTorch is not installed (python3 -c 'import torch' failed)")
+            return
+        }
+        guard let result = runPython([script]), result.status == 0 else {
+            print("torch comparison: \(script) failed")
+            return
+        }
+        var matched = false
+        for line in result.output.split(separator: "\n") {
+            guard let data = line.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            // Find the case name and the tokens/s figure whatever the exact key names are.
+            let name = object.values.compactMap { $0 as? String }.first { ours[$0] != nil }
+                ?? object.values.compactMap { $0 as? String }.first { s in ours.keys.contains { s.hasPrefix($0) } }
+                    .flatMap { s in ours.keys.first { s.hasPrefix($0) } }
+            let rate = object.first { $0.key.contains("tokens") && ($0.key.contains("per_s") || $0.key.hasSuffix("_s")) }
+                .flatMap { ($0.value as? NSNumber)?.doubleValue }
+            guard let name, let rate, let mine = ours[name] else { continue }
+            matched = true
+            print(String(format: "%@ forward: ours %.0f tokens/s, torch eager %.0f tokens/s, ratio ours/torch %.2f",
+                         name, mine, rate, mine / rate))
+        }
+        if !matched { print("torch comparison: no tokens/s figures recognised in the output of \(script)") }
+    }
+
+    static func runPython(_ arguments: [String]) -> (status: Int32, output: String)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import GrowkitData
+import GrowkitModel
+import GrowkitState
+import GrowkitTraining
+
+/// `growkit eval CKPT --data FILE`: mean loss and perplexity on seeded random windows.
+/// Thin: parsing, loading and printing; the loop is ``Evaluator`` (GrowkitTraining).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Mean loss and perplexity of a checkpoint's model on a data file.",
+        discussion: """
+            Scores BATCHES batches of B x T windows drawn at random (seeded, so repeatable) \
+            from the data file: mean next-token cross-entropy in nats, and perplexity = exp(loss). \
+            Data formats and batch semantics: docs/DATA.md.
+            """)
+
+    enum Split: String, ExpressibleByArgument, CaseIterable {
+        case all, train, validation
+    }
+
+    @Argument(help: "Checkpoint in growkit format v1 (HDF5).")
+    var checkpoint: String
+
+    @Option(help: "Data file: text (bytes), zstd-compressed text, or uint16 tokens (.bin).")
+    var data: String
+
+    @Option(help: "Data format, overriding detection: \(TokenFileFormat.names.joined(separator: ", ")).")
+    var format: String?
+
+    @Option(help: "Part of the data: all, or train / validation (the first 90% / last 10% of tokens).")
+    var split: Split = .all
+
+    @Option(help: "Number of batches.")
+    var batches: Int = 20
+
+    @Option(help: "Rows per batch (default: the checkpoint's trainer batch_size, else 8).")
+    var batchSize: Int?
+
+    @Option(help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
+    var seqLen: Int?
+
+    @Option(help: "Seed of the window sampler.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let reader = try CheckpointReader(path: checkpoint)
+        let config = reader.config
+        let trainer = reader.trainer
+        let settings = EvaluationSettings(
+            batches: batches,
+            batchSize: batchSize ?? (trainer.batchSize > 0 ? trainer.batchSize : 8),
+            seqLen: seqLen ?? (trainer.seqLen > 0 ? trainer.seqLen : min(64, config.maxPosition)),
+            seed: seed)
+
+        var source = try TokenSource(path: data, format: format.map { name throws(DataError) in try TokenFileFormat(name: name) })
+        switch split {
+        case .all: break
+        case .train: source = try source.split(validationFraction: 0.1).train
+        case .validation: source = try source.split(validationFraction: 0.1).validation
+        }
+        // Cheap checks (length, positions, vocabulary) before the weights are read.
+        try Evaluator.checkCompatibility(config: config, checkpoint: checkpoint, data: source, settings: settings)
+
+        var parameters = [String: Tensor]()
+        for spec in reader.specs { parameters[spec.name] = try reader.parameter(named: spec.name) }
+        let weights: ModelWeights
+        do { weights = try ModelWeights(config: config, parameters: parameters) } catch {
+            throw EvaluationError.model(checkpoint: checkpoint, message: error.description)
+        }
+
+        var line = EvalProgressLine()
+        let result = try Evaluator.evaluate(weights: weights, checkpoint: checkpoint, data: source, settings: settings) {
+            line.report($0)
+        }
+        line.finish()
+
+        if json {
+            let report = EvalReport(checkpoint: checkpoint, data: data, format: source.format.description, split: split.rawValue,
+                                    dataTokens: source.count, result: result)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            let s = result.settings
+            print("checkpoint  \(checkpoint) (\(config.family.rawValue), \(config.numLayers) layers, hidden \(config.hiddenSize), vocab \(config.vocabSize))")
+            print("data        \(data) (\(source.format), \(source.count) tokens, split \(split.rawValue))")
+            print("batches     \(s.batches) x \(s.batchSize) x \(s.seqLen) = \(result.tokens) tokens, seed \(s.seed)")
+            print("loss        \(String(format: "%.6f", result.meanLoss)) nats/token")
+            print("perplexity  \(String(format: "%.4f", result.perplexity))")
+        }
+    }
+}
+
+/// The `--json` record: settings, result and the inputs that produced it.
+private struct EvalReport: Encodable {
+    var checkpoint: String
+    var data: String
+    var format: String
+    var split: String
+    var dataTokens: Int
+    var result: EvaluationResult
+
+    enum CodingKeys: String, CodingKey {
+        case checkpoint, data, format, split, dataTokens = "data_tokens", batches, batchSize = "batch_size", seqLen = "seq_len",
+             seed, meanLoss = "mean_loss", perplexity, batchLosses = "batch_losses", tokens, seconds,
+             tokensPerSecond = "tokens_per_second"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(checkpoint, forKey: .checkpoint)
+        try c.encode(data, forKey: .data)
+        try c.encode(format, forKey: .format)
+        try c.encode(split, forKey: .split)
+        try c.encode(dataTokens, forKey: .dataTokens)
+        try c.encode(result.settings.batches, forKey: .batches)
+        try c.encode(result.settings.batchSize, forKey: .batchSize)
+        try c.encode(result.settings.seqLen, forKey: .seqLen)
+        try c.encode(result.settings.seed, forKey: .seed)
+        try c.encode(result.meanLoss, forKey: .meanLoss)
+        try c.encode(result.perplexity, forKey: .perplexity)
+        try c.encode(result.batchLosses, forKey: .batchLosses)
+        try c.encode(result.tokens, forKey: .tokens)
+        try c.encode(result.seconds, forKey: .seconds)
+        try c.encode(result.tokensPerSecond, forKey: .tokensPerSecond)
+    }
+}
+
+/// Renders evaluation progress on stderr: one rewritten line on a terminal,
+/// otherwise a plain line at roughly every tenth of the run and at the end.
+private struct EvalProgressLine {
+    let isTerminal = isatty(STDERR_FILENO) != 0
+    var drewOnTerminal = false
+
+    mutating func report(_ p: EvaluationProgress) {
+        let text = "eval batch \(p.batch)/\(p.batches)  loss \(String(format: "%.4f", p.meanLoss))  \(Int(p.tokensPerSecond.rounded())) tok/s"
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
+            drewOnTerminal = true
+        } else if p.batch == p.batches || p.batch % max(1, p.batches / 10) == 0 {
+            FileHandle.standardError.write(Data("\(text)\n".utf8))
+        }
+    }
+
+    func finish() {
+        if drewOnTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

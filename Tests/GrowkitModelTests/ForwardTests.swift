@@ -1,0 +1,82 @@
+import Foundation
+import GrowkitModel
+import GrowkitState
+import Numerics
+import Testing
+
+/// Tiny configs covering both families and the flags each family can toggle.
+/// Odd widths exercise the scalar tails of the vector loops; `headDim` differs
+/// from `hidden / heads` where the family allows it.
+let tinyConfigs: [(String, ModelConfig)] = {
+    var gpt2 = ModelConfig.gpt2(vocabSize: 37, hiddenSize: 12, numLayers: 2, numHeads: 3, maxPosition: 80)
+    gpt2.intermediateSize = 44
+    var gpt2NoBias = gpt2
+    gpt2NoBias.attentionBias = false
+    gpt2NoBias.mlpBias = false
+    gpt2NoBias.tieEmbeddings = false
+    let llama = ModelConfig.llama(vocabSize: 29, hiddenSize: 12, numLayers: 2, numHeads: 4, numKVHeads: 2,
+                                  intermediateSize: 20, headDim: 6, ropeTheta: 500)
+    var llamaMQA = ModelConfig.llama(vocabSize: 31, hiddenSize: 16, numLayers: 3, numHeads: 4, numKVHeads: 1,
+                                     intermediateSize: 24, normEps: 1e-6, tieEmbeddings: true)
+    llamaMQA.attentionBias = true
+    llamaMQA.mlpBias = true
+    return [("gpt2", gpt2), ("gpt2-nobias-untied", gpt2NoBias), ("llama-gqa", llama), ("llama-mqa-bias-tied", llamaMQA)]
+}()
+
+@Suite("Whole-model forward against a naive Double-precision model")
+struct ForwardTests {
+    @Test(arguments: tinyConfigs.indices, [(2, 9), (1, 70)])
+    func logitsAndLossMatchNaiveModel(configIndex: Int, shape: (Int, Int)) throws {
+        let (_, config) = tinyConfigs[configIndex]
+        let (B, T) = shape
+        let params = randomParameters(config, seed: UInt64(configIndex) + 11)
+        let weights = try ModelWeights(config: config, parameters: params)
+        var rng = TestRandom(seed: 99)
+        let tokens = (0..<(B * T)).map { _ in rng.int(below: config.vocabSize) }
+        var targets = (0..<(B * T)).map { _ in rng.int(below: config.vocabSize) }
+        targets[1] = -100  // an ignored position must not count
+        let output = try weights.forward(tokens: tokens.map(Int32.init), targets: targets.map(Int32.init),
+                                         batchSize: B, seqLen: T)
+        #expect(output.logits.shape == [B, T, config.vocabSize])
+
+        let naive = NaiveModel(config: config, p: params)
+        var reference: [[Double]] = []
+        for b in 0..<B { reference += naive.sequenceLogits(Array(tokens[(b * T)..<((b + 1) * T)])) }
+        let V = config.vocabSize
+        var maxDiff = 0.0
+        for n in 0..<(B * T) {
+            for v in 0..<V { maxDiff = max(maxDiff, abs(Double(output.logits.data[n * V + v]) - reference[n][v])) }
+        }
+        // Logits are O(1..10); float32 carries ~7 digits and errors add over a few layers of
+        // dot products of length <= 44, so 1e-5..1e-4 absolute is the expected scale; 2e-4 would
+        // still catch any convention error (those move logits by >1e-2).
+        #expect(maxDiff < 2e-4, "max |dlogit| = \(maxDiff)")
+        let loss = try #require(output.loss)
+        let referenceLoss = NaiveModel.crossEntropy(logits: reference, targets: targets)
+        // The loss is a mean of O(1) terms each within ~1e-5 of its reference.
+        #expect(Double(loss).isApproximatelyEqual(to: referenceLoss, relativeTolerance: 1e-5),
+                "loss \(loss) vs \(referenceLoss)")
+    }
+
+    @Test func keptAndSharedActivationsGiveIdenticalLogits() throws {
+        let config = tinyConfigs[2].1
+        let weights = try ModelWeights(config: config, parameters: randomParameters(config, seed: 5))
+        let tokens = (0..<18).map { Int32($0 % config.vocabSize) }
+        let kept = try Activations(config: config, batchSize: 2, seqLen: 9, keepForBackward: true)
+        let shared = try Activations(config: config, batchSize: 2, seqLen: 9, keepForBackward: false)
+        let lossKept = try weights.forward(tokens: tokens, targets: tokens, activations: kept)
+        let lossShared = try weights.forward(tokens: tokens, targets: tokens, activations: shared)
+        #expect(lossKept == lossShared)
+        #expect(kept.logitsTensor() == shared.logitsTensor())
+        // Kept activations are distinct per layer: layer 1's input is layer 0's output.
+        #expect(kept.blocks[0].residualIn != kept.blocks[1].residualIn)
+    }
+
+    @Test func weightsRoundTripThroughTheFlatBuffer() throws {
+        let config = tinyConfigs[0].1
+        let params = randomParameters(config, seed: 3)
+        let weights = try ModelWeights(config: config, parameters: params)
+        #expect(weights.parameterDictionary() == params)
+        #expect(weights.values.count == config.parameterCount)
+    }
+}
