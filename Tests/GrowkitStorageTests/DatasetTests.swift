@@ -95,16 +95,34 @@ struct DatasetTests {
         #expect(throws: StorageError.self) { try dataset.readRows(0..<1, as: UInt16.self) }
     }
 
-    @Test("chunk helper picks about 1 MiB of whole rows along the first axis")
+    @Test("chunk helper picks about 1 MiB of whole rows, splitting the first axis evenly")
     func chunkHelper() {
-        // wte [50257, 768] float32: a row is 3072 bytes, 1 MiB / 3072 = 341 rows.
-        #expect(DatasetOptions.chunkShape(for: [50257, 768], elementSize: 4) == [341, 768])
+        // wte [50257, 768] float32: a row is 3072 bytes; 1 MiB holds 341 rows, so
+        // ceil(50257 / 341) = 148 chunks of ceil(50257 / 148) = 340 rows (1,044,480 bytes).
+        #expect(DatasetOptions.chunkShape(for: [50257, 768], elementSize: 4) == [340, 768])
+        // [768, 768]: 2.25 MiB -> 3 chunks of 256 rows (not 341 + 341 + 86 padded to 341).
+        #expect(DatasetOptions.chunkShape(for: [768, 768], elementSize: 4) == [256, 768])
+        // [768, 3072]: rows of 12 KiB, 85 per MiB -> 10 chunks of 77 rows.
+        #expect(DatasetOptions.chunkShape(for: [768, 3072], elementSize: 4) == [77, 3072])
         // A [768] vector fits in one chunk.
         #expect(DatasetOptions.chunkShape(for: [768], elementSize: 4) == [768])
         // Rows above 1 MiB: one row per chunk.
         #expect(DatasetOptions.chunkShape(for: [4, 1 << 19], elementSize: 4) == [1, 1 << 19])
         #expect(DatasetOptions.chunkShape(for: [0], elementSize: 8) == [1])
         #expect(DatasetOptions.chunkShape(for: [], elementSize: 4) == [])
+        // Never more than ~1 MiB per chunk, never more chunks than needed, over many shapes.
+        for rows in [1, 2, 3, 100, 341, 342, 1000, 4097, 50257] {
+            for columns in [1, 7, 768, 3072, 70_000] {
+                let chunk = DatasetOptions.chunkShape(for: [rows, columns], elementSize: 4)
+                let rowBytes = columns * 4
+                #expect(chunk[1] == columns)
+                #expect(chunk[0] >= 1 && chunk[0] <= rows)
+                #expect(chunk[0] == 1 || chunk[0] * rowBytes <= 1 << 20)
+                let chunks = (rows + chunk[0] - 1) / chunk[0]
+                let minimumChunks = (rows * rowBytes + (1 << 20) - 1) / (1 << 20)
+                #expect(chunks <= max(minimumChunks, (rows + max(1, (1 << 20) / rowBytes) - 1) / max(1, (1 << 20) / rowBytes)))
+            }
+        }
     }
 
     @Test("wrong type, wrong count, duplicates and missing datasets are clear errors")
