@@ -59,6 +59,7 @@ enum StorageBenchmark {
         var quick = false
         var weights: String? = nil
         var keep: String? = nil
+        var fletcher32 = true
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
@@ -68,14 +69,15 @@ enum StorageBenchmark {
             case "--weights": weights = value; i += 1
             case "--keep": keep = value; i += 1
             case "--quick": quick = true
+            case "--no-fletcher32": fletcher32 = false
             default:
-                print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR]")
+                print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--no-fletcher32]")
                 return
             }
             i += 1
         }
         do {
-            try throughput(folder: folder, copies: quick ? 1 : 3)
+            try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32)
             try compression(folder: folder, weights: weights, quick: quick)
             if let keep { try keepSamples(keep) }
         } catch {
@@ -86,12 +88,12 @@ enum StorageBenchmark {
 
     // MARK: throughput
 
-    static func throughput(folder: String, copies: Int) throws {
+    static func throughput(folder: String, copies: Int, fletcher32: Bool) throws {
         let tensors = gpt2Tensors()
         let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
         let largest = tensors.map(\.count).max()!
         let totalBytes = Double(tensors.map(\.count).reduce(0, +) * 4 * groups.count)
-        print("storage: GPT-2 124M x \(groups.count) (\(groups.joined(separator: ", "))): \(tensors.count * groups.count) tensors, \(fmt(totalBytes / 1e6, 1)) MB float32, folder \(folder)")
+        print("storage: GPT-2 124M x \(groups.count) (\(groups.joined(separator: ", "))): \(tensors.count * groups.count) tensors, \(fmt(totalBytes / 1e6, 1)) MB float32, folder \(folder)\(fletcher32 ? "" : ", FLETCHER32 OFF (for comparison only: format v1 requires it)")")
         // Source values: random normal (the values do not matter uncompressed).
         var source = randomNormal(count: largest, seed: 1)
         var back = [Float](repeating: 0, count: largest)
@@ -105,7 +107,7 @@ enum StorageBenchmark {
             let writer = try AtomicHDF5Writer(destination: h5Path)
             for group in groups {
                 for tensor in tensors {
-                    let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape)
+                    let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
                     try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
                 }
             }
