@@ -74,14 +74,17 @@ public final class HDF5Dataset: HDF5Object {
         let (shape, elementType) = try shapeAndType()
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
-        var status: herr_t = 0
+        var failure: StorageError? = nil
         let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 {
-                status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
+            do throws(StorageError) {
+                try read(into: buffer)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
             }
-            initialized = status >= 0 ? count : 0
         }
-        if status < 0 { throw site.error("read") }
+        if let failure { throw failure }
         return result
     }
 
@@ -94,6 +97,10 @@ public final class HDF5Dataset: HDF5Object {
             throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(buffer.count) elements", found: "\(count) elements (shape \(shape))")
         }
         guard count > 0 else { return }
+        if let rows = shape.first {
+            try transferRows(0..<rows, T.elementType, UnsafeMutableRawPointer(buffer.baseAddress), count, writing: false)
+            return
+        }
         let status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
         if status < 0 { throw site.error("read") }
     }
@@ -116,6 +123,10 @@ public final class HDF5Dataset: HDF5Object {
             throw .wrongShape(file: filePath, object: objectPath, expected: "\(count) elements (shape \(shape))", found: "\(buffer.count) values to write")
         }
         guard count > 0 else { return }
+        if let rows = shape.first {
+            try transferRows(0..<rows, T.elementType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), count, writing: true)
+            return
+        }
         let status = H5Dwrite(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
         if status < 0 { throw site.error("write") }
     }
@@ -170,8 +181,9 @@ public final class HDF5Dataset: HDF5Object {
     private func transferRows(
         _ rows: Range<Int>, _ type: ElementType, _ pointer: UnsafeMutableRawPointer?, _ bufferCount: Int, writing: Bool
     ) throws(StorageError) {
-        let (shape, elementType) = try shapeAndType()
-        try requireType(type, found: elementType)
+        let info = try info()
+        let shape = info.shape
+        try requireType(type, found: info.elementType)
         guard let first = shape.first else {
             throw .wrongShape(file: filePath, object: objectPath, expected: "at least one dimension for row access", found: "a scalar")
         }
@@ -183,23 +195,17 @@ public final class HDF5Dataset: HDF5Object {
         guard !overflow, count == bufferCount else {
             throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(rows.count) rows x \(rowElements) elements", found: "\(bufferCount) elements")
         }
-        guard count > 0 else { return }
-        let id = try openID()
-        let fileSpace = try site.check(H5Dget_space(id), "select rows of")
-        defer { H5Sclose(fileSpace) }
-        var start = [hsize_t](repeating: 0, count: shape.count)
-        start[0] = hsize_t(rows.lowerBound)
-        var extent = shape.map { hsize_t($0) }
-        extent[0] = hsize_t(rows.count)
-        try site.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, extent, nil), "select rows of")
-        var memoryDims = [hsize_t(count)]
-        let memorySpace = try site.check(H5Screate_simple(1, &memoryDims, nil), "select rows of")
-        defer { H5Sclose(memorySpace) }
+        guard count > 0, let pointer else { return }
         let memoryType = type.hdf5Types!.memory
-        let status = writing
-            ? H5Dwrite(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
-            : H5Dread(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
-        if status < 0 { throw site.error(writing ? "write rows \(rows) of" : "read rows \(rows) of") }
+        if let layout = try rowChunkLayout(info, stored: info.elementType) {
+            if writing {
+                try directWriteRows(rows, layout, memoryType, from: pointer)
+            } else {
+                try directReadRows(rows, layout, memoryType, into: pointer)
+            }
+        } else {
+            try hyperslabTransfer(rows, memoryType, pointer, writing: writing)
+        }
     }
 
     // MARK: strings
