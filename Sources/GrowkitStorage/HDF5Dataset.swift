@@ -74,6 +74,7 @@ public final class HDF5Dataset: HDF5Object {
         let (shape, elementType) = try shapeAndType()
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
+        try requireFitsInMemory(count, MemoryLayout<T>.stride)
         var failure: StorageError? = nil
         let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(StorageError) {
@@ -139,6 +140,7 @@ public final class HDF5Dataset: HDF5Object {
         let rowElements = try checkedCount(Array(shape.dropFirst()), site)
         let (count, overflow) = rows.count.multipliedReportingOverflow(by: rowElements)
         if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(rows.count) rows of \(rowElements) elements") }
+        try requireFitsInMemory(count, MemoryLayout<T>.stride)
         var failure: StorageError? = nil
         let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(StorageError) {
@@ -263,6 +265,27 @@ public final class HDF5Dataset: HDF5Object {
         if status < 0 { throw site.error("read") }
         let padding = H5Tget_strpad(fileType)
         return (0..<count).map { decodeFixedString(raw[($0 * size)..<(($0 + 1) * size)], padding: padding) }
+    }
+
+    /// Refuses to allocate more than this machine's physical memory for a read
+    /// (a damaged or hostile file can claim any shape): read such a tensor in
+    /// row ranges instead.
+    func requireFitsInMemory(_ count: Int, _ elementSize: Int) throws(StorageError) {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        if overflow || (physical > 0 && bytes > physical) {
+            throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) elements of \(elementSize) bytes exceed this machine's memory; read it in row ranges")
+        }
+    }
+
+    /// Reads a float32 dataset, or a uint16 dataset with attribute
+    /// `dtype = "bfloat16"` widened to float32 (format v1's two tensor types).
+    public func readFloat32OrBFloat16() throws(StorageError) -> [Float] {
+        let (_, elementType) = try shapeAndType()
+        if elementType.matches(.uint16), try hasAttribute("dtype"), try stringAttribute("dtype") == "bfloat16" {
+            return BFloat16.floats(fromBits: try read(UInt16.self))
+        }
+        return try read(Float.self)
     }
 
     func requireType(_ expected: ElementType, found: ElementType) throws(StorageError) {

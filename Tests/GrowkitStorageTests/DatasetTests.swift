@@ -177,3 +177,49 @@ struct BFloat16Tests {
         }
     }
 }
+
+@Suite("dataset guards")
+struct DatasetGuardTests {
+    @Test("bfloat16 datasets widen to float32; plain uint16 is not taken for bfloat16")
+    func bfloat16Dataset() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let file = try HDF5File.create(folder.file("bf16.h5"))
+        let values: [Float] = [1, -2.5, 0.15625, 1e-3]
+        let bits = BFloat16.bits(from: values)
+        try file.writeDataset("w", bits, shape: [2, 2]).setAttribute("dtype", string: "bfloat16")
+        try file.writeDataset("f", values, shape: [4])
+        try file.writeDataset("u", bits, shape: [4])
+        #expect(try file.openDataset("w").readFloat32OrBFloat16() == BFloat16.floats(fromBits: bits))
+        #expect(try file.openDataset("f").readFloat32OrBFloat16() == values)
+        #expect(throws: StorageError.self) { try file.openDataset("u").readFloat32OrBFloat16() }
+    }
+
+    @Test("a dataset larger than the machine's memory is refused before allocating")
+    func hugeDataset() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.file("huge.h5")
+        let file = try HDF5File.create(path)
+        // 2^40 float32 elements (4 TiB), declared but never written: chunks are allocated lazily.
+        try file.createDataset("huge", elementType: .float32, shape: [1 << 20, 1 << 20], options: DatasetOptions(chunkShape: [1, 1 << 18]))
+        let error = #expect(throws: StorageError.self) { try file.readDataset("huge", as: Float.self) }
+        guard case .tooLarge = error else {
+            Issue.record("expected .tooLarge, got \(String(describing: error))")
+            return
+        }
+        #expect(error?.description.contains("read it in row ranges") == true)
+        // A row range of it still reads (fill values).
+        #expect(try file.openDataset("huge").readRows(5..<6, as: Float.self).count == 1 << 20)
+    }
+
+    @Test("writing into a folder that does not exist is a clear error")
+    func missingFolder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let destination = folder.file("no/such/folder/out.h5")
+        let error = #expect(throws: StorageError.self) { _ = try AtomicHDF5Writer(destination: destination) }
+        #expect(error?.description.contains("no/such/folder") == true)
+        #expect(error?.description.contains("\n") == false)
+    }
+}
