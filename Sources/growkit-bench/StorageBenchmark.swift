@@ -20,7 +20,8 @@ import Glibc
 ///    the float32 tensors of `--weights FILE` (an HDF5 file, e.g. the trained
 ///    MiniLM from tools/safetensors_to_h5.py), else on random normal weights
 ///    (said so in the output).
-/// `--quick` writes one copy instead of three; `--keep DIR` leaves a small
+/// Each figure is the best of `--rounds N` (default 2) rounds, the two sides
+/// alternating which goes first. `--quick` writes one copy instead of three; `--keep DIR` leaves a small
 /// plain/zstd pair (DIR/plain.h5, DIR/zstd.h5) for tools/check_h5py_interop.py.
 enum StorageBenchmark {
     struct Tensor {
@@ -60,6 +61,7 @@ enum StorageBenchmark {
         var weights: String? = nil
         var keep: String? = nil
         var fletcher32 = true
+        var rounds = 2
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
@@ -70,14 +72,15 @@ enum StorageBenchmark {
             case "--keep": keep = value; i += 1
             case "--quick": quick = true
             case "--no-fletcher32": fletcher32 = false
+            case "--rounds": rounds = max(1, Int(value ?? "") ?? rounds); i += 1
             default:
-                print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--no-fletcher32]")
+                print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--rounds N] [--no-fletcher32]")
                 return
             }
             i += 1
         }
         do {
-            try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32)
+            try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32, rounds: rounds)
             try compression(folder: folder, weights: weights, quick: quick)
             if let keep { try keepSamples(keep) }
         } catch {
@@ -88,7 +91,7 @@ enum StorageBenchmark {
 
     // MARK: throughput
 
-    static func throughput(folder: String, copies: Int, fletcher32: Bool) throws {
+    static func throughput(folder: String, copies: Int, fletcher32: Bool, rounds: Int) throws {
         let tensors = gpt2Tensors()
         let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
         let largest = tensors.map(\.count).max()!
@@ -102,61 +105,98 @@ enum StorageBenchmark {
         defer { unlink(h5Path); unlink(rawPath) }
         unlink(h5Path); unlink(rawPath)
 
-        // Write through GrowkitStorage.
-        let h5Write = try timed {
-            let writer = try AtomicHDF5Writer(destination: h5Path)
+        func writeH5() throws -> Double {
+            unlink(h5Path)
+            return try timed {
+                let writer = try AtomicHDF5Writer(destination: h5Path)
+                for group in groups {
+                    for tensor in tensors {
+                        let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
+                        try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
+                    }
+                }
+                try writer.commit()
+            }
+        }
+        func writePlain() throws -> Double {
+            unlink(rawPath)
+            return try timed {
+                let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+                defer { close(fd) }
+                for _ in groups {
+                    for tensor in tensors {
+                        try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) }
+                    }
+                }
+                guard fsync(fd) == 0 else { throw BenchError("fsync") }
+            }
+        }
+        // Reads time opening the file and each dataset too; verification is outside the timing.
+        func readH5() throws -> Double {
+            var time = 0.0
+            var file: HDF5File? = nil
+            time += try timed { file = try HDF5File.openReadOnly(h5Path) }
             for group in groups {
                 for tensor in tensors {
-                    let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
-                    try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
-                }
-            }
-            try writer.commit()
-        }
-        // Same bytes, plain POSIX.
-        let rawWrite = try timed {
-            let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0 else { throw BenchError("open \(rawPath)") }
-            defer { close(fd) }
-            for _ in groups {
-                for tensor in tensors {
-                    try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) }
-                }
-            }
-            guard fsync(fd) == 0 else { throw BenchError("fsync") }
-        }
-        let h5Bytes = Double(fileSize(h5Path))
-
-        var results: [(String, Double, Double)] = [("write", h5Write, rawWrite)]
-        for pass in ["read (cold)", "read (warm)"] {
-            if pass == "read (cold)" { dropCache(h5Path); dropCache(rawPath) }
-            var h5Time = 0.0
-            let file = try HDF5File.openReadOnly(h5Path)
-            for group in groups {
-                for tensor in tensors {
-                    let dataset = try file.openDataset(group + "/" + tensor.name)
-                    h5Time += try timed {
+                    time += try timed {
+                        let dataset = try file!.openDataset(group + "/" + tensor.name)
                         try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
                     }
                     try verify(source, back, tensor.count, tensor.name)
                 }
             }
-            try file.close()
-            var rawTime = 0.0
-            let fd = open(rawPath, O_RDONLY)
+            try file!.close()
+            return time
+        }
+        func readPlain() throws -> Double {
+            var time = 0.0
+            var fd: Int32 = -1
+            time += try timed { fd = open(rawPath, O_RDONLY) }
             guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+            defer { close(fd) }
             for _ in groups {
                 for tensor in tensors {
-                    rawTime += try timed {
-                        try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) }
-                    }
+                    time += try timed { try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) } }
                     try verify(source, back, tensor.count, tensor.name)
                 }
             }
-            close(fd)
-            results.append((pass, h5Time, rawTime))
+            return time
         }
-        print("  fsync included on both sides; file sizes: HDF5 \(fmt(h5Bytes / 1e6, 1)) MB (\(fmt(100 * (h5Bytes / totalBytes - 1), 2))% overhead), plain \(fmt(totalBytes / 1e6, 1)) MB")
+
+        // Best of `rounds`, the order of the two sides alternating between rounds
+        // (the disk is shared with other work: the best round is the least disturbed).
+        var best = [String: (h5: Double, raw: Double)]()
+        func record(_ name: String, _ h5: Double, _ raw: Double) {
+            let old = best[name] ?? (.infinity, .infinity)
+            best[name] = (min(old.h5, h5), min(old.raw, raw))
+        }
+        for round in 0..<rounds {
+            let h5First = round % 2 == 0
+            var h5 = 0.0, raw = 0.0
+            if h5First { h5 = try writeH5(); raw = try writePlain() } else { raw = try writePlain(); h5 = try writeH5() }
+            record("write", h5, raw)
+            dropCache(h5Path); dropCache(rawPath)
+            if h5First { h5 = try readH5(); raw = try readPlain() } else { raw = try readPlain(); h5 = try readH5() }
+            record("read (cold)", h5, raw)
+            if h5First { h5 = try readH5(); raw = try readPlain() } else { raw = try readPlain(); h5 = try readH5() }
+            record("read (warm)", h5, raw)
+        }
+        // The largest tensor alone, warm, best of 3: steady-state throughput without per-tensor costs.
+        var wteH5 = Double.infinity, wteRaw = Double.infinity
+        do {
+            let file = try HDF5File.openReadOnly(h5Path)
+            let dataset = try file.openDataset(groups[0] + "/" + tensors[0].name)
+            let fd = open(rawPath, O_RDONLY)
+            defer { close(fd) }
+            for _ in 0..<3 {
+                wteH5 = min(wteH5, try timed { try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<largest])) } })
+                wteRaw = min(wteRaw, try timed { try back.withUnsafeMutableBytes { _ = lseek(fd, 0, SEEK_SET); try readAll(fd, $0.baseAddress!, largest * 4) } })
+            }
+        }
+        let results = ["write", "read (cold)", "read (warm)"].map { ($0, best[$0]!.h5, best[$0]!.raw) }
+        let h5Bytes = Double(fileSize(h5Path))
+        print("  best of \(rounds) rounds; fsync included on both sides; file sizes: HDF5 \(fmt(h5Bytes / 1e6, 1)) MB (\(fmt(100 * (h5Bytes / totalBytes - 1), 2))% overhead), plain \(fmt(totalBytes / 1e6, 1)) MB")
         print("  \(pad("", 12)) \(pad("growkit MB/s", 13)) \(pad("plain MB/s", 11)) ratio  target")
         for (name, h5, raw) in results {
             let target = name == "write" ? 0.70 : 0.80
@@ -165,6 +205,7 @@ enum StorageBenchmark {
         }
         // What a warm read costs per byte beyond the copy: the fletcher32 pass.
         let largestBytes = Double(largest * 4)
+        print("  \(pad("warm, wte only", 12)) \(pad(fmt(largestBytes / 1e6 / wteH5, 0), 13)) \(pad(fmt(largestBytes / 1e6 / wteRaw, 0), 11)) \(fmt(wteRaw / wteH5, 2))   (the largest tensor alone, best of 3)")
         let checksumTime = try timed { _ = source.withUnsafeBytes { fletcher32Checksum($0.baseAddress!, largest * 4) } }
         let copyTime = try timed { back.withUnsafeMutableBytes { b in source.withUnsafeBytes { a in _ = memcpy(b.baseAddress!, a.baseAddress!, largest * 4) } } }
         print("  fletcher32 (growkit SIMD) \(fmt(largestBytes / 1e6 / checksumTime, 0)) MB/s, memcpy \(fmt(largestBytes / 1e6 / copyTime, 0)) MB/s (on the largest tensor, in memory)")
