@@ -21,6 +21,13 @@
 enum Fletcher32 {
     /// HDF5's fletcher32 of `count` bytes at `data`.
     static func checksum(_ data: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        checksum(data, count, copyingTo: nil)
+    }
+
+    /// The checksum of `count` bytes at `data`, copying them to `destination` in
+    /// the same pass (one read of the source instead of two, for writers).
+    @inline(__always)
+    static func checksum(_ data: UnsafeRawPointer, _ count: Int, copyingTo destination: UnsafeMutableRawPointer?) -> UInt32 {
         let words = count / 2
         var s1: UInt64 = 0
         var s2: UInt64 = 0
@@ -41,8 +48,13 @@ enum Fletcher32 {
             var runEven = SIMD8<UInt32>(), runOdd = SIMD8<UInt32>()
             var seen = SIMD8<UInt32>()
             var p = data + 2 * i
+            var q = destination.map { $0 + 2 * i }
             for _ in 0..<groups {
                 let lane = p.loadUnaligned(as: SIMD8<UInt32>.self)
+                if let target = q {
+                    target.storeBytes(of: lane, as: SIMD8<UInt32>.self)
+                    q = target + 32
+                }
                 let w0 = ((lane & lowByte) &<< 8) | ((lane & secondByte) &>> 8)
                 let w1 = ((lane & thirdByte) &>> 8) | (lane &>> 24)
                 runEven &+= even
@@ -63,6 +75,9 @@ enum Fletcher32 {
             s2 = (s2 + n * s1 + 16 * sumRuns + weighted) % 65535
             s1 = (s1 + sumWords) % 65535
             i += groups * 16
+        }
+        if let destination, 2 * i < count {
+            (destination + 2 * i).copyMemory(from: data + 2 * i, byteCount: count - 2 * i)
         }
         let bytes = data.assumingMemoryBound(to: UInt8.self)
         while i < words {
@@ -96,6 +111,7 @@ enum Fletcher32 {
 }
 
 /// HDF5's fletcher32 of `count` bytes (see `Fletcher32`), for benchmarks and tools.
+/// (Copying variant: `Fletcher32.checksum(_:_:copyingTo:)`.)
 public func fletcher32Checksum(_ data: UnsafeRawPointer, _ count: Int) -> UInt32 {
     Fletcher32.checksum(data, count)
 }

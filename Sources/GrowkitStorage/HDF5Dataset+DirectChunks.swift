@@ -270,13 +270,18 @@ extension HDF5Dataset {
                 guard ZSTD_isError(size) == 0 else {
                     throw .hdf5Failure(file: filePath, object: objectPath, operation: "compress the chunk at row \(chunkStart) of", reason: "zstd failed")
                 }
+                if layout.fletcherIndex != nil {
+                    (out + size).storeBytes(of: Fletcher32.checksum(out, size).littleEndian, as: UInt32.self)
+                    size += 4
+                }
+            } else if layout.fletcherIndex != nil {
+                // Copy and checksum in one pass over the source.
+                let checksum = Fletcher32.checksum(input, layout.chunkBytes, copyingTo: out)
+                (out + layout.chunkBytes).storeBytes(of: checksum.littleEndian, as: UInt32.self)
+                size = layout.chunkBytes + 4
             } else {
                 memcpy(out, input, layout.chunkBytes)
                 size = layout.chunkBytes
-            }
-            if layout.fletcherIndex != nil {
-                (out + size).storeBytes(of: Fletcher32.checksum(out, size).littleEndian, as: UInt32.self)
-                size += 4
             }
             offset[0] = hsize_t(chunkStart)
             if H5Dwrite_chunk(id, growkit_H5P_DEFAULT(), 0, &offset, size, out) < 0 {
