@@ -3,7 +3,7 @@ import GrowkitStorage
 import Glibc
 #endif
 
-/// `growkit-bench storage [--dir DIR] [--quick] [--weights FILE] [--keep DIR]`
+/// `growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--rounds N] [--no-fletcher32]`
 ///
 /// 1. Throughput: writes then reads the tensors of GPT-2 124M three times over
 ///    (params, exp_avg, exp_avg_sq: 3 x 124.4M float32 = 1.49 GB), one tensor at
@@ -13,16 +13,22 @@ import Glibc
 ///    same folder. fsync is included on both sides (the atomic writer fsyncs the
 ///    file and the folder; the plain side fsyncs its file). Reads are measured
 ///    cold (both files dropped from the page cache with posix_fadvise DONTNEED
-///    after their fsync) and warm (immediately again). Every read is compared
-///    with what was written, outside the timed region.
+///    after their fsync) and warm (immediately again); read times include
+///    opening the file and each dataset. Every read is compared with what was
+///    written, outside the timed region. Also printed: the largest tensor alone
+///    read warm (no per-tensor costs), and the speed of the fletcher32 pass
+///    against memcpy, which bounds warm reads: a checked read touches each byte
+///    twice (copy, then checksum), a plain read once.
 /// 2. Peak RSS (getrusage ru_maxrss) against the largest tensor's bytes.
 /// 3. zstd levels 1, 3, 9 (and 19 on a subset): compression ratio and MB/s, on
 ///    the float32 tensors of `--weights FILE` (an HDF5 file, e.g. the trained
 ///    MiniLM from tools/safetensors_to_h5.py), else on random normal weights
 ///    (said so in the output).
 /// Each figure is the best of `--rounds N` (default 2) rounds, the two sides
-/// alternating which goes first. `--quick` writes one copy instead of three; `--keep DIR` leaves a small
-/// plain/zstd pair (DIR/plain.h5, DIR/zstd.h5) for tools/check_h5py_interop.py.
+/// alternating which goes first. `--quick` writes one copy instead of three and
+/// skips level 19; `--keep DIR` leaves a small plain/zstd pair (DIR/plain.h5,
+/// DIR/zstd.h5) for tools/check_h5py_interop.py; `--no-fletcher32` shows what
+/// the checksum costs (format v1 requires it).
 enum StorageBenchmark {
     struct Tensor {
         var name: String
