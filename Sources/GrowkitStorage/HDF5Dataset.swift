@@ -11,9 +11,15 @@ import Darwin
 /// The row-range methods select a hyperslab along the first axis, so a large
 /// tensor can be streamed in slabs of rows without holding it whole.
 public final class HDF5Dataset: HDF5Object {
+    // Metadata read once per handle: growkit never changes a dataset's extent
+    // or pipeline after creation, and row-slab streaming asks for it per slab.
+    private var cachedShapeAndType: (shape: [Int], elementType: ElementType)? = nil
+    private var cachedInfo: DatasetInfo? = nil
+    private var cachedLayout: RowChunkLayout?? = nil
 
     /// Shape and stored element type, read from the dataset's header.
     public func shapeAndType() throws(StorageError) -> (shape: [Int], elementType: ElementType) {
+        if let cachedShapeAndType { return cachedShapeAndType }
         HDF5Library.ensure()
         let id = try openID()
         let space = try site.check(H5Dget_space(id), "read the shape of")
@@ -30,11 +36,13 @@ public final class HDF5Dataset: HDF5Object {
         }
         let type = try site.check(H5Dget_type(id), "read the type of")
         defer { H5Tclose(type) }
+        cachedShapeAndType = (shape, ElementType.of(type))
         return (shape, ElementType.of(type))
     }
 
     /// Shape, element type, chunk shape and filters, without reading data.
     public func info() throws(StorageError) -> DatasetInfo {
+        if let cachedInfo { return cachedInfo }
         let (shape, elementType) = try shapeAndType()
         let count = try checkedCount(shape, site)
         let id = try openID()
@@ -58,7 +66,18 @@ public final class HDF5Dataset: HDF5Object {
             try site.check(filterID, "read the filters of")
             filters.append(FilterInfo(id: filterID, cdValues: Array(cd.prefix(min(cdCount, 16))), name: stringFromCBuffer(name)))
         }
-        return DatasetInfo(shape: shape, elementType: elementType, chunkShape: chunkShape, filters: filters, elementCount: count)
+        let info = DatasetInfo(shape: shape, elementType: elementType, chunkShape: chunkShape, filters: filters, elementCount: count)
+        cachedInfo = info
+        return info
+    }
+
+    /// The direct chunk I/O layout (HDF5Dataset+DirectChunks.swift), once per handle.
+    func directLayout() throws(StorageError) -> RowChunkLayout? {
+        if let cachedLayout { return cachedLayout }
+        let info = try info()
+        let layout = try rowChunkLayout(info, stored: info.elementType)
+        cachedLayout = .some(layout)
+        return layout
     }
 
     /// Bytes this dataset takes in the file (after compression), from HDF5.
@@ -199,7 +218,7 @@ public final class HDF5Dataset: HDF5Object {
         }
         guard count > 0, let pointer else { return }
         let memoryType = type.hdf5Types!.memory
-        if let layout = try rowChunkLayout(info, stored: info.elementType) {
+        if let layout = try directLayout() {
             if writing {
                 try directWriteRows(rows, layout, memoryType, from: pointer)
             } else {
