@@ -73,6 +73,11 @@ func variedState(_ config: ModelConfig, seed: UInt64 = 7) -> TrainingState {
             #expect(all.optimizerState[name] == moments)
         }
         #expect(all.metadata == state.metadata)
+        // Row ranges equal the matching slice of the whole tensor.
+        let embed = try reader.info("model.embed_tokens.weight", .parameter)
+        let rows = try reader.tensorRows(at: embed, rows: 10..<13)
+        #expect(rows == Array(try #require(state.parameters["model.embed_tokens.weight"]).data[(10 * 32)..<(13 * 32)]))
+        #expect(throws: StateError.self) { _ = try reader.tensorRows(at: embed, rows: 250..<257) }
     }
 
     @Test(arguments: [tinyGPT2, tinyLlama])
