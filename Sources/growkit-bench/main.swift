@@ -3,5 +3,6 @@
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "storage": StorageBenchmark.run(arguments: Array(arguments.dropFirst()))
-default: print("usage: growkit-bench <mode>; modes: storage")
+case "state": StateBenchmark.run(arguments: Array(arguments.dropFirst()))
+default: print("usage: growkit-bench <mode>; modes: storage, state")
 }
