@@ -21,6 +21,13 @@
 enum Fletcher32 {
     /// HDF5's fletcher32 of `count` bytes at `data`.
     static func checksum(_ data: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        checksum(data, count, copyingTo: nil)
+    }
+
+    /// The checksum of `count` bytes at `data`, copying them to `destination` in
+    /// the same pass (one read of the source instead of two, for writers).
+    @inline(__always)
+    static func checksum(_ data: UnsafeRawPointer, _ count: Int, copyingTo destination: UnsafeMutableRawPointer?) -> UInt32 {
         let words = count / 2
         var s1: UInt64 = 0
         var s2: UInt64 = 0
@@ -39,17 +46,20 @@ enum Fletcher32 {
             let groups = min(256, (words - i) / 16)
             var even = SIMD8<UInt32>(), odd = SIMD8<UInt32>()
             var runEven = SIMD8<UInt32>(), runOdd = SIMD8<UInt32>()
-            var seen = SIMD8<UInt32>()
             var p = data + 2 * i
+            var q = destination.map { $0 + 2 * i }
             for _ in 0..<groups {
                 let lane = p.loadUnaligned(as: SIMD8<UInt32>.self)
+                if let target = q {
+                    target.storeBytes(of: lane, as: SIMD8<UInt32>.self)
+                    q = target + 32
+                }
                 let w0 = ((lane & lowByte) &<< 8) | ((lane & secondByte) &>> 8)
                 let w1 = ((lane & thirdByte) &>> 8) | (lane &>> 24)
                 runEven &+= even
                 runOdd &+= odd
                 even &+= w0
                 odd &+= w1
-                seen |= lane
                 p += 32
             }
             var sumWords: UInt64 = 0, sumRuns: UInt64 = 0, weighted: UInt64 = 0
@@ -58,11 +68,15 @@ enum Fletcher32 {
                 sumRuns += UInt64(runEven[k]) + UInt64(runOdd[k])
                 weighted += UInt64(16 - 2 * k) * UInt64(even[k]) + UInt64(15 - 2 * k) * UInt64(odd[k])
             }
-            if seen != SIMD8<UInt32>() { any = 1 }
+            // The block's word sum is exact here, so it tells whether any word was nonzero.
+            if sumWords > 0 { any = 1 }
             let n = UInt64(groups * 16)
             s2 = (s2 + n * s1 + 16 * sumRuns + weighted) % 65535
             s1 = (s1 + sumWords) % 65535
             i += groups * 16
+        }
+        if let destination, 2 * i < count {
+            (destination + 2 * i).copyMemory(from: data + 2 * i, byteCount: count - 2 * i)
         }
         let bytes = data.assumingMemoryBound(to: UInt8.self)
         while i < words {
@@ -96,6 +110,7 @@ enum Fletcher32 {
 }
 
 /// HDF5's fletcher32 of `count` bytes (see `Fletcher32`), for benchmarks and tools.
+/// (Copying variant: `Fletcher32.checksum(_:_:copyingTo:)`.)
 public func fletcher32Checksum(_ data: UnsafeRawPointer, _ count: Int) -> UInt32 {
     Fletcher32.checksum(data, count)
 }

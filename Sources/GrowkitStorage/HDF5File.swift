@@ -13,6 +13,9 @@ import Darwin
 public final class HDF5File: HDF5Group {
     /// Whether the file was opened for writing.
     public let isWritable: Bool
+    /// The POSIX descriptor under HDF5's sec2 driver, for vectored chunk reads
+    /// (`preadv`) on read-only files; nil when unavailable.
+    private(set) var readDescriptor: Int32? = nil
 
     private init(rawID: hid_t, path: String, writable: Bool) {
         self.isWritable = writable
@@ -60,7 +63,14 @@ public final class HDF5File: HDF5Group {
             }
             throw error
         }
-        return HDF5File(rawID: id, path: path, writable: false)
+        let file = HDF5File(rawID: id, path: path, writable: false)
+        var handle: UnsafeMutableRawPointer? = nil
+        if H5Fget_vfd_handle(id, fapl, &handle) >= 0, let handle {
+            file.readDescriptor = handle.load(as: Int32.self)
+        } else {
+            _ = H5Eclear2(growkit_H5E_DEFAULT())
+        }
+        return file
     }
 
     /// Creates a new file for writing. Fails with `.alreadyExists` when a file is

@@ -98,12 +98,19 @@ public class HDF5Group: HDF5Object {
         HDF5Library.ensure()
         let id = try openID()
         let site = site(path)
+        // Fast path: open directly; only on failure work out why (missing, or not a dataset).
+        let did = path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) }
+        if did >= 0 {
+            return HDF5Dataset(rawID: did, filePath: filePath, objectPath: site.object, parent: self)
+        }
+        _ = H5Eclear2(growkit_H5E_DEFAULT())
         guard let kind = try kind(of: path) else { throw .missingObject(file: filePath, object: site.object) }
         guard kind == .dataset else {
             throw .wrongType(file: filePath, object: site.object, expected: "a dataset", found: "a \(kind.rawValue)")
         }
-        let did = try site.check(path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) }, "open dataset")
-        return HDF5Dataset(rawID: did, filePath: filePath, objectPath: site.object, parent: self)
+        // There, and a dataset, yet it does not open: report HDF5's reason.
+        let retry = try site.check(path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) }, "open dataset")
+        return HDF5Dataset(rawID: retry, filePath: filePath, objectPath: site.object, parent: self)
     }
 
     /// Metadata of the dataset at `path` (shape, type, filters, chunks), without reading data.

@@ -40,6 +40,16 @@ public class HDF5Object {
 
     deinit { closeID() }
 
+    /// The file this object belongs to.
+    var owningFile: HDF5File? {
+        var object: HDF5Object? = self
+        while let current = object {
+            if let file = current as? HDF5File { return file }
+            object = current.parent
+        }
+        return nil
+    }
+
     /// Site for error messages about this object.
     var site: Site { Site(file: filePath, object: objectPath) }
 

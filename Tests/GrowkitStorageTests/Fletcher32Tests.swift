@@ -61,4 +61,20 @@ struct Fletcher32Tests {
         tail[65_535] = 1
         #expect(Self.fast(tail) == Self.reference(tail))
     }
+
+    @Test("the copying checksum copies every byte and gives the same checksum")
+    func copying() {
+        for length in [0, 1, 31, 32, 33, 8191, 8192, 100_003] {
+            let source = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
+            var copy = [UInt8](repeating: 0xAA, count: length + 1)
+            let checksum = source.withUnsafeBytes { s in
+                copy.withUnsafeMutableBytes { d in
+                    Fletcher32.checksum(s.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length, copyingTo: d.baseAddress!)
+                }
+            }
+            #expect(checksum == Self.reference(source), "length \(length)")
+            #expect(Array(copy[0..<length]) == source, "length \(length)")
+            #expect(copy[length] == 0xAA, "no byte written past the end, length \(length)")
+        }
+    }
 }
