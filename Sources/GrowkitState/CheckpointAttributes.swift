@@ -35,13 +35,13 @@ struct CheckpointAccess {
         }
     }
 
-    /// Requires a dataset at `path`.
+    /// Requires a dataset at `path` (storage's `openDataset` checks presence and kind).
     func requireDataset(_ path: String) throws(StateError) -> HDF5Dataset {
-        let kind = try storage { () throws(StorageError) in try handle.kind(of: path) }
-        switch kind {
-        case .dataset?: return try storage { () throws(StorageError) in try handle.openDataset(path) }
-        case nil: throw .missingObject(file: file, object: path, kind: "dataset")
-        case let other?: throw .wrongType(file: file, object: path, expected: "a dataset", found: "a \(other.rawValue)")
+        do {
+            return try handle.openDataset(path)
+        } catch {
+            if case .missingObject = error { throw .missingObject(file: file, object: path, kind: "dataset") }
+            throw translate(error)
         }
     }
 

@@ -60,10 +60,10 @@ public final class CheckpointReader {
         var tensors: [StoredTensorInfo] = []
         var moments: [String: (step: Int, decay: Bool)] = [:]
         for spec in specs {
-            tensors.append(try access.tensorInfo(CheckpointLayout.parameterPath(spec), spec, .parameter))
-            tensors.append(try access.tensorInfo(CheckpointLayout.expAvgPath(spec), spec, .expAvg))
-            tensors.append(try access.tensorInfo(CheckpointLayout.expAvgSqPath(spec), spec, .expAvgSq))
-            let expAvg = try access.requireDataset(CheckpointLayout.expAvgPath(spec))
+            tensors.append(try access.tensorInfo(CheckpointLayout.parameterPath(spec), spec, .parameter).info)
+            let (expAvgInfo, expAvg) = try access.tensorInfo(CheckpointLayout.expAvgPath(spec), spec, .expAvg)
+            tensors.append(expAvgInfo)
+            tensors.append(try access.tensorInfo(CheckpointLayout.expAvgSqPath(spec), spec, .expAvgSq).info)
             moments[spec.name] = (try access.int(expAvg, "step"), try access.bool(expAvg, "apply_weight_decay"))
         }
         let known = Set(tensors.map(\.path))
@@ -122,6 +122,30 @@ public final class CheckpointReader {
         return Tensor(shape: info.shape, data: data)
     }
 
+    /// Rows `rows` (first axis) of one stored tensor as float32, row-major:
+    /// `rows.count * (elementCount / shape[0])` values. For streaming tensors too
+    /// large to hold whole (e.g. a 128k-row embedding, slab by slab).
+    public func tensorRows(at info: StoredTensorInfo, rows: Range<Int>) throws(StateError) -> [Float] {
+        guard let first = info.shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw .invalidValue(file: path, object: info.path,
+                                problem: "has \(info.shape.first ?? 0) rows; rows \(rows) are out of range")
+        }
+        let dataset = try access.requireDataset(info.path)
+        switch info.elementType {
+        case .float32:
+            return try access.storage { () throws(StorageError) in try dataset.readRows(rows, as: Float.self) }
+        case .bfloat16:
+            let bits = try access.storage { () throws(StorageError) in try dataset.readRows(rows, as: UInt16.self) }
+            return BFloat16.floats(fromBits: bits)
+        }
+    }
+
+    /// The spec of parameter `name` (dotted) in this file's config.
+    public func spec(named name: String) throws(StateError) -> ParameterSpec {
+        guard let spec = specsByName[name] else { throw .unknownParameter(file: path, name: name) }
+        return spec
+    }
+
     /// The whole state in memory. For small models; large ones stream with
     /// ``parameter(named:)`` and ``moments(named:)``.
     public func readAll() throws(StateError) -> TrainingState {
@@ -141,8 +165,8 @@ public final class CheckpointReader {
 }
 
 extension CheckpointAccess {
-    /// Validates one tensor dataset against its spec, without reading data.
-    func tensorInfo(_ path: String, _ spec: ParameterSpec, _ role: TensorRole) throws(StateError) -> StoredTensorInfo {
+    /// Validates one tensor dataset against its spec, without reading data; returns its metadata and the open dataset.
+    func tensorInfo(_ path: String, _ spec: ParameterSpec, _ role: TensorRole) throws(StateError) -> (info: StoredTensorInfo, dataset: HDF5Dataset) {
         let dataset = try requireDataset(path)
         let info = try storage { () throws(StorageError) in try dataset.info() }
         guard info.shape == spec.shape else {
@@ -159,11 +183,12 @@ extension CheckpointAccess {
             let expected = role == .parameter ? "float32 (or uint16 with attribute dtype = \"bfloat16\")" : "float32"
             throw .wrongType(file: file, object: path, expected: expected, found: "\(info.elementType)")
         }
-        let stored = try storage { () throws(StorageError) in try dataset.storageSize() }
-        return StoredTensorInfo(
+        let storedBytes = try storage { () throws(StorageError) in try dataset.storageSize() }
+        let stored = StoredTensorInfo(
             path: path, parameter: spec.name, role: role, shape: info.shape, elementType: elementType,
             chunkShape: info.chunkShape, zstdLevel: info.zstdLevel.map { Int($0) }, fletcher32: info.fletcher32,
-            storedBytes: Int(clamping: stored))
+            storedBytes: Int(clamping: storedBytes))
+        return (stored, dataset)
     }
 
     /// Refuses any dataset below `root` that is not in `known` (a parameter the config does not have).

@@ -27,6 +27,9 @@ public struct CheckpointMetadata: Sendable, Hashable {
         if let problem = schedule.problem() { return "/schedule: \(problem)" }
         if let problem = trainer.problem() { return "/trainer: \(problem)" }
         if let problem = history.problem() { return "/history: \(problem)" }
+        for (index, record) in provenance.enumerated() where ProvenanceRecord(jsonString: record.jsonString()) != record {
+            return "/provenance record \(index) (\(record.operatorName)) does not survive JSON (a non-finite number?)"
+        }
         return nil
     }
 }

@@ -7,9 +7,10 @@ import Glibc
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "storage": StorageBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "state": StateBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "forward": ForwardBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "data": DataBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
-    print("usage: growkit-bench <mode> [arguments]; modes: storage, forward, data")
+    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data")
     exit(arguments.first == nil ? 0 : 2)
 }

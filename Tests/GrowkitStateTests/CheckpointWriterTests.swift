@@ -89,5 +89,10 @@ import Testing
         #expect(throws: StateError.self) {
             _ = try CheckpointWriter(path: path, metadata: state.metadata, options: .init(zstdLevel: 40))
         }
+        // JSON has no NaN: a record that cannot be stored faithfully is refused, not written as "{}".
+        var metadata = state.metadata
+        metadata.provenance[0].arguments["noise"] = .number(.nan)
+        #expect(throws: StateError.self) { _ = try CheckpointWriter(path: path, metadata: metadata) }
+        #expect(folder.contents().isEmpty)
     }
 }
