@@ -34,9 +34,10 @@ func checkFormat(_ files: [String]) throws -> (status: Int32, output: String) {
 /// The Swift writer's files validate against schemas/ with an independent
 /// reader (h5py) and an independent parameter table (Python), and the checker
 /// fails on a file that breaks the format.
-@Suite(.enabled(if: pythonCheckerAvailable, "needs python3 with h5py, hdf5plugin, jsonschema"))
-struct FormatSchemaTests {
+/// Required, not skipped: tools/setup.sh installs what the checker needs.
+@Suite struct FormatSchemaTests {
     @Test func writerOutputValidatesAgainstTheSchemas() throws {
+        try #require(pythonCheckerAvailable, "python3 with h5py, hdf5plugin, jsonschema is missing; run tools/setup.sh")
         let folder = try ScratchFolder()
         defer { folder.remove() }
         var empty = RandomState.state(config: tinyGPT2, seed: 4)
@@ -61,6 +62,7 @@ struct FormatSchemaTests {
     }
 
     @Test func checkerRejectsABrokenFile() throws {
+        try #require(pythonCheckerAvailable, "python3 with h5py, hdf5plugin, jsonschema is missing; run tools/setup.sh")
         let folder = try ScratchFolder()
         defer { folder.remove() }
         let path = folder.file("broken.h5")
