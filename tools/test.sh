@@ -8,15 +8,17 @@ cd "$(dirname "$0")/.."
 swift build --build-tests
 swift test --skip-build --disable-xctest
 
+# The bundled corpus and the fixtures are intact (their checksums are in fixtures/SHA256SUMS).
+( cd fixtures && sha256sum --quiet -c SHA256SUMS )
+
 # Files written by this build of growkit, plain, zstd-compressed and bfloat16.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 growkit=$(swift build --show-bin-path)/growkit
 for family in gpt2 llama; do
-    "$growkit" make-fixture --family "$family" --seed 3 --out "$work/$family.h5"
-    "$growkit" make-fixture --family "$family" --seed 3 --zstd 3 --out "$work/$family-zstd.h5"
-    "$growkit" make-fixture --family "$family" --seed 3 --bf16 --out "$work/$family-bf16.h5"
+    "$growkit" make-fixture --family "$family" --seed 3 --time 2026-01-01T00:00:00Z --out "$work/$family.h5"
+    "$growkit" make-fixture --family "$family" --seed 3 --time 2026-01-01T00:00:00Z --zstd 3 --out "$work/$family-zstd.h5"
+    "$growkit" make-fixture --family "$family" --seed 3 --time 2026-01-01T00:00:00Z --bf16 --out "$work/$family-bf16.h5"
 done
-python3 tools/check_format.py "$work"/*.h5 fixtures/*.h5 fixtures/hf/*[!e].h5
-python3 tools/check_h5py_interop.py "$work/gpt2.h5" "$work/gpt2-zstd.h5"
-python3 tools/check_h5py_interop.py "$work/llama.h5" "$work/llama-zstd.h5"
+python3 tools/check_format.py "$work"/*.h5 fixtures/*.h5 $(ls fixtures/hf/*.h5 | grep -v "\.reference\.h5$")
+python3 tools/check_h5py_interop.py "$work/gpt2.h5" "$work/gpt2-zstd.h5" "$work/llama.h5" "$work/llama-zstd.h5"
