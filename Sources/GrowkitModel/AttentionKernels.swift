@@ -106,8 +106,10 @@ extension Kernels {
         let qWidth = heads * hd, kvWidth = kvHeads * hd
         let group = heads / kvHeads
         let scale = Float(1 / Double(hd).squareRoot())
-        for b in 0..<B {
-            for h in 0..<heads {
+        // (b, h) pairs are independent: split them over the workers, each running single-threaded sgemm.
+        Parallel.chunksCallingBLAS(B * heads) { pairs in
+            for pair in pairs {
+                let b = pair / heads, h = pair % heads
                 let g = h / group
                 let qh = q + b * T * qWidth + h * hd
                 let kh = k + b * T * kvWidth + g * hd

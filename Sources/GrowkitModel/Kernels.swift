@@ -149,6 +149,16 @@ public enum Kernels {
     /// `out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     /// - out, inp: [count] (may alias).
     public static func geluTanh(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
+        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
+            geluTanhSerial(out: out + vectors.lowerBound * 8, inp: inp + vectors.lowerBound * 8,
+                           count: vectors.count * 8)
+        }
+        let tail = count & ~7
+        geluTanhSerial(out: out + tail, inp: inp + tail, count: count - tail)
+    }
+
+    @inline(__always)
+    static func geluTanhSerial(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         let c = Float((2.0 / Double.pi).squareRoot())
         let vectorEnd = count & ~7
         var i = 0
@@ -168,6 +178,18 @@ public enum Kernels {
     /// SwiGLU gating (Shazeer 2020): `out = silu(gate) * up`, `silu(g) = g / (1 + e^-g)`.
     /// - out, gate, up: [count] (out may alias either input).
     public static func swiglu(
+        out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int
+    ) {
+        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
+            let start = vectors.lowerBound * 8
+            swigluSerial(out: out + start, gate: gate + start, up: up + start, count: vectors.count * 8)
+        }
+        let tail = count & ~7
+        swigluSerial(out: out + tail, gate: gate + tail, up: up + tail, count: count - tail)
+    }
+
+    @inline(__always)
+    static func swigluSerial(
         out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int
     ) {
         let vectorEnd = count & ~7
