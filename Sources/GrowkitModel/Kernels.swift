@@ -146,7 +146,10 @@ public enum Kernels {
 
     /// GELU, tanh approximation (HF `gelu_new`, Hendrycks and Gimpel 2016):
     ///
-    /// `out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    /// `out = 0.5 x (1 + tanh(u))`, `u = sqrt(2/pi) (x + 0.044715 x^3)`,
+    /// evaluated through the exact identity `(1 + tanh u) / 2 = 1 / (1 + e^(-2u))`:
+    /// `out = x / (1 + e^(-2u))`, one exponential and one division per element and no
+    /// cancellation for negative `u` (where `1 + tanh u` would lose digits).
     /// - out, inp: [count] (may alias).
     public static func geluTanh(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
@@ -157,20 +160,22 @@ public enum Kernels {
         geluTanhSerial(out: out + tail, inp: inp + tail, count: count - tail)
     }
 
+    /// `-2 sqrt(2/pi)`: the factor of `x + 0.044715 x^3` in the exponent.
+    static let geluExponentScale = Float(-2 * (2.0 / Double.pi).squareRoot())
+
     @inline(__always)
     static func geluTanhSerial(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
-        let c = Float((2.0 / Double.pi).squareRoot())
+        let c = geluExponentScale
         let vectorEnd = count & ~7
         var i = 0
         while i < vectorEnd {
             let x = inp.load8(i)
-            let u = c * (x + 0.044715 * x * x * x)
-            out.store8(0.5 * x * (1 + FastMath.tanh(u)), i)
+            out.store8(x / (1 + FastMath.exp(c * (x + 0.044715 * x * x * x))), i)
             i += 8
         }
         while i < count {
             let x = inp[i]
-            out[i] = 0.5 * x * (1 + FastMath.tanh(c * (x + 0.044715 * x * x * x)))
+            out[i] = x / (1 + FastMath.exp(c * (x + 0.044715 * x * x * x)))
             i += 1
         }
     }
