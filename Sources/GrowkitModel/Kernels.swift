@@ -84,7 +84,8 @@ public enum Kernels {
         rows N: Int, channels C: Int, eps: Float
     ) {
         let vectorEnd = C & ~7
-        for n in 0..<N {
+        Parallel.chunks(N, minimumChunk: 256) { rows in
+        for n in rows {
             let x = inp + n * C
             let o = out + n * C
             var acc = V8()
@@ -116,6 +117,7 @@ public enum Kernels {
                 while i < C { o[i] = (x[i] - m) * s * weight[i]; i += 1 }
             }
         }
+        }
     }
 
     /// RMSNorm (Zhang and Sennrich 2019), as HF `LlamaRMSNorm` in float32:
@@ -127,7 +129,8 @@ public enum Kernels {
         weight: UnsafePointer<Float>, rows N: Int, channels C: Int, eps: Float
     ) {
         let vectorEnd = C & ~7
-        for n in 0..<N {
+        Parallel.chunks(N, minimumChunk: 256) { rows in
+        for n in rows {
             let x = inp + n * C
             let o = out + n * C
             var acc = V8()
@@ -141,6 +144,7 @@ public enum Kernels {
             i = 0
             while i < vectorEnd { o.store8(weight.load8(i) * (x.load8(i) * sv), i); i += 8 }
             while i < C { o[i] = weight[i] * (x[i] * s); i += 1 }
+        }
         }
     }
 
