@@ -147,7 +147,7 @@ struct TokenTypeTests {
                                     batchSize: 2, seqLen: 3)
         #expect(a.logits == b.logits && a.loss == b.loss)
         #expect(throws: ModelError.tokenOutOfRange(what: "token", batch: 1, position: 1, token: 1 << 40,
-                                                   vocabSize: config.vocabSize))) {
+                                                   vocabSize: config.vocabSize)) {
             try weights.forward(tokens: [1, 2, 3, 4, 1 << 40, 6], batchSize: 2, seqLen: 3)
         }
     }
