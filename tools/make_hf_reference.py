@@ -36,6 +36,7 @@ import datetime
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from collections import OrderedDict
 
@@ -487,6 +488,101 @@ def read_params(path):
     return cfg, ours
 
 
+def numpy_forward(cfg, ours, tokens):
+    """Logits [B, T, V] from growkit-layout weights, in float64 numpy, written from
+    DESIGN.md section 4 rather than from HF code: an independent check that the
+    mapping puts q, k, v, up and down where the growkit forward pass expects them
+    (the HF round trip alone cannot tell a consistent swap of q and k)."""
+    w = {k: np.asarray(v, dtype=np.float64) for k, v in ours.items()}
+    B, T = tokens.shape
+    H, KV, hd = cfg["num_heads"], cfg["num_kv_heads"], cfg["head_dim"]
+    eps = cfg["norm_eps"]
+
+    def norm(x, prefix):
+        if cfg["norm"] == "layernorm":
+            mu = x.mean(-1, keepdims=True)
+            var = ((x - mu) ** 2).mean(-1, keepdims=True)
+            return (x - mu) / np.sqrt(var + eps) * w[prefix + ".weight"] + w[prefix + ".bias"]
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w[prefix + ".weight"]
+
+    def linear(x, prefix):
+        y = x @ w[prefix + ".weight"].T
+        return y + w[prefix + ".bias"] if prefix + ".bias" in w else y
+
+    def rope(x):  # x [B, heads, T, hd]; rotate_half: first half pairs with second half
+        half = hd // 2
+        inv_freq = cfg["rope_theta"] ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
+        angle = np.arange(T, dtype=np.float64)[:, None] * inv_freq[None, :]
+        cos, sin = np.cos(np.concatenate([angle, angle], -1)), np.sin(np.concatenate([angle, angle], -1))
+        rotated = np.concatenate([-x[..., half:], x[..., :half]], -1)
+        return x * cos + rotated * sin
+
+    h = w["model.embed_tokens.weight"][tokens]
+    if cfg["position"] == "learned":
+        h = h + w["model.embed_positions.weight"][np.arange(T)][None]
+    causal = np.triu(np.full((T, T), -np.inf), k=1)
+    for i in range(cfg["num_layers"]):
+        p = f"model.layers.{i}."
+        x = norm(h, p + "input_layernorm")
+        q = linear(x, p + "self_attn.q_proj").reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+        k = linear(x, p + "self_attn.k_proj").reshape(B, T, KV, hd).transpose(0, 2, 1, 3)
+        v = linear(x, p + "self_attn.v_proj").reshape(B, T, KV, hd).transpose(0, 2, 1, 3)
+        if cfg["position"] == "rope":
+            q, k = rope(q), rope(k)
+        group = H // KV  # query head h reads key/value head h // group
+        k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd) + causal
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        attn = (scores / scores.sum(-1, keepdims=True)) @ v
+        h = h + linear(attn.transpose(0, 2, 1, 3).reshape(B, T, H * hd), p + "self_attn.o_proj")
+        x = norm(h, p + "post_attention_layernorm")
+        if cfg["activation"] == "swiglu":
+            g = linear(x, p + "mlp.gate_proj")
+            a = g / (1.0 + np.exp(-g)) * linear(x, p + "mlp.up_proj")
+        else:
+            u = linear(x, p + "mlp.up_proj")
+            a = 0.5 * u * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (u + 0.044715 * u ** 3)))
+        h = h + linear(a, p + "mlp.down_proj")
+    h = norm(h, "model.norm")
+    head = w["model.embed_tokens.weight"] if cfg["tie_embeddings"] else w["lm_head.weight"]
+    return h @ head.T
+
+
+def numpy_loss(cfg, ours, tokens, targets):
+    """Mean cross-entropy over the non-ignored targets, float64, from `numpy_forward`."""
+    logits = numpy_forward(cfg, ours, tokens).reshape(-1, cfg["vocab_size"])
+    targets = targets.reshape(-1)
+    keep = targets != IGNORE_INDEX
+    z = logits[keep] - logits[keep].max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    return -logp[np.arange(keep.sum()), targets[keep]].mean()
+
+
+def check_gradients(cfg, ours, tokens, targets, grads, seed, probes=3, h=1e-5):
+    """Central differences of the float64 numpy loss at a few entries of every
+    tensor against the torch float32 gradient. float64 differences with h = 1e-5
+    are good to about 1e-9; float32 backprop to about 1e-7 of the largest
+    gradient entries; 2e-6 + 1e-3 |g| leaves margin. Returns the largest error."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for name, g in grads.items():
+        base = np.asarray(ours[name], dtype=np.float64)
+        # The largest-gradient entry plus random ones, so no tensor passes on zeros alone.
+        picks = [np.unravel_index(np.abs(g).argmax(), g.shape)]
+        picks += [tuple(int(rng.integers(0, n)) for n in g.shape) for _ in range(probes - 1)]
+        for index in picks:
+            plus, minus = dict(ours), dict(ours)
+            plus[name], minus[name] = base.copy(), base.copy()
+            plus[name][index] += h
+            minus[name][index] -= h
+            numeric = (numpy_loss(cfg, plus, tokens, targets) - numpy_loss(cfg, minus, tokens, targets)) / (2 * h)
+            error = abs(numeric - float(g[index]))
+            assert error <= 2e-6 + 1e-3 * abs(numeric), \
+                f"{name}{index}: torch gradient {g[index]:.8g}, finite difference {numeric:.8g}"
+            worst = max(worst, error)
+    return worst
+
+
 def run_case(out_dir, case, spec):
     cfg, seed = spec["config"], spec["seed"]
     model = build_hf_model(cfg)
@@ -521,11 +617,23 @@ def run_case(out_dir, case, spec):
             assert np.array_equal(f["grad"][storage_path(name)][...], g), name
             assert np.abs(g).max() > 0, f"{case}: zero gradient for {name}"
 
+    # Independent check of the layout: a float64 numpy forward from the growkit
+    # weights must agree with HF's float32 logits (|logit| <~ 10, so float32
+    # rounding through two blocks stays far below 1e-4).
+    max_dlogit = np.abs(numpy_forward(cfg2, ours2, tokens.numpy()) - logits_np).max()
+    assert max_dlogit < 1e-4, f"{case}: numpy forward differs from HF by {max_dlogit:.3g}"
+    loss64 = numpy_loss(cfg2, ours2, tokens.numpy(), targets.numpy())
+    assert abs(loss64 - loss.item()) < 1e-5, f"{case}: numpy loss {loss64} vs torch {loss.item()}"
+    max_dgrad = check_gradients(cfg2, ours2, tokens.numpy(), targets.numpy(), grads, seed)
+
     probs = torch.softmax(logits.detach(), dim=-1)
     print(f"{case}: loss {loss.item():.6f} (uniform {np.log(cfg['vocab_size']):.3f}), "
           f"logit std {logits.detach().std().item():.3f}, max prob {probs.max().item():.3f}, "
           f"params {sum(a.size for a in params.values())}, "
-          f"sizes {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes; round trip exact")
+          f"sizes {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes; round trip exact, "
+          f"numpy float64 forward max |dlogit| {max_dlogit:.2e}, |dloss| {abs(loss64 - loss.item()):.2e}, "
+          f"finite-difference max |dgrad| {max_dgrad:.2e}")
+    return ckpt
 
 
 def main():
@@ -538,8 +646,13 @@ def main():
     torch.set_num_threads(1)  # fixed reduction order, reproducible bits
     os.makedirs(args.out, exist_ok=True)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, h5py {h5py.__version__}")
-    for case in args.case or CASES:
-        run_case(args.out, case, CASES[case])
+    written = [run_case(args.out, case, CASES[case]) for case in args.case or CASES]
+    # The format checker lives on another branch at first; use it when it is here.
+    checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_format.py")
+    if os.path.exists(checker):
+        subprocess.run([sys.executable, checker, *written], check=True)
+    else:
+        print("tools/check_format.py not found: format check skipped")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""PyTorch eager baseline throughput for growkit-bench.
+
+Measures tokens per second of Hugging Face `GPT2LMHeadModel` and
+`LlamaForCausalLM` on CPU, float32, eager attention, eval mode (no dropout),
+with `torch.set_num_threads(N)`:
+
+- default: forward only, under `torch.inference_mode()`;
+- `--train`: forward + cross-entropy + backward + `torch.optim.AdamW` step.
+
+Each configuration is warmed up, then timed `--runs` times; the figure is
+`batch * seq / median(seconds)`. One JSON line per configuration goes to
+stdout (growkit-bench spawns this script and parses those lines):
+
+    {"config": "gpt2", "mode": "forward", "tokens_per_second": 12345.6, "threads": 2, "torch": "2.x"}
+
+Weights are random (the seed is fixed); throughput does not depend on values.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import transformers
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+VOCAB, HIDDEN, LAYERS, HEADS, SEQ, BATCH = 256, 384, 6, 6, 256, 8
+
+
+def build(name):
+    common = dict(attn_implementation="eager", bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    if name == "gpt2":
+        cfg = GPT2Config(vocab_size=VOCAB, n_embd=HIDDEN, n_layer=LAYERS, n_head=HEADS, n_positions=SEQ,
+                         activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                         tie_word_embeddings=True, **common)
+        return GPT2LMHeadModel(cfg)
+    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+                      num_key_value_heads=2, intermediate_size=1024, max_position_embeddings=SEQ,
+                      rms_norm_eps=1e-5, tie_word_embeddings=False, **common)
+    return LlamaForCausalLM(cfg)
+
+
+def measure(name, train, warmup, runs):
+    torch.manual_seed(0)
+    model = build(name).to(torch.float32).eval()
+    tokens = torch.randint(0, VOCAB, (BATCH, SEQ + 1))
+    inputs, targets = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+
+    if train:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, foreach=True)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(input_ids=inputs).logits
+            F.cross_entropy(logits.view(-1, VOCAB), targets.view(-1)).backward()
+            optimizer.step()
+    else:
+        def step():
+            with torch.inference_mode():
+                model(input_ids=inputs)
+
+    for _ in range(warmup):
+        step()
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    median = statistics.median(seconds)
+    return dict(config=name, mode="train" if train else "forward",
+                tokens_per_second=round(BATCH * SEQ / median, 1), threads=torch.get_num_threads(),
+                torch=str(torch.__version__), transformers=str(transformers.__version__),
+                batch=BATCH, seq_len=SEQ, median_seconds=round(median, 6), runs=runs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="PyTorch eager CPU throughput (tokens/s) for growkit-bench.")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--train", action="store_true", help="forward + backward + AdamW step instead of forward")
+    parser.add_argument("--config", choices=["gpt2", "llama"], action="append", help="only these (repeatable)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported (default 5)")
+    args = parser.parse_args()
+    if args.threads < 1 or args.runs < 1 or args.warmup < 0:
+        parser.error("--threads and --runs must be at least 1 and --warmup at least 0")
+    torch.set_num_threads(args.threads)
+    for name in args.config or ["gpt2", "llama"]:
+        print(json.dumps(measure(name, args.train, args.warmup, args.runs)), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
