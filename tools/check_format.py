@@ -225,7 +225,10 @@ def main(argv):
         return 0
     passed = failed = 0
     for path in files:
-        problems = check_file(path, checkpoint_schema)
+        try:
+            problems = check_file(path, checkpoint_schema)
+        except Exception as error:  # a file h5py can open but not describe (odd types, damaged metadata)
+            problems = [f"cannot be checked ({type(error).__name__}: {error})"]
         if problems:
             failed += 1
             print(f"FAIL {path}: " + "; ".join(problems[:10]) + (f"; ... {len(problems) - 10} more" if len(problems) > 10 else ""))

@@ -122,6 +122,30 @@ public final class CheckpointReader {
         return Tensor(shape: info.shape, data: data)
     }
 
+    /// Rows `rows` (first axis) of one stored tensor as float32, row-major:
+    /// `rows.count * (elementCount / shape[0])` values. For streaming tensors too
+    /// large to hold whole (e.g. a 128k-row embedding, slab by slab).
+    public func tensorRows(at info: StoredTensorInfo, rows: Range<Int>) throws(StateError) -> [Float] {
+        guard let first = info.shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw .invalidValue(file: path, object: info.path,
+                                problem: "has \(info.shape.first ?? 0) rows; rows \(rows) are out of range")
+        }
+        let dataset = try access.requireDataset(info.path)
+        switch info.elementType {
+        case .float32:
+            return try access.storage { () throws(StorageError) in try dataset.readRows(rows, as: Float.self) }
+        case .bfloat16:
+            let bits = try access.storage { () throws(StorageError) in try dataset.readRows(rows, as: UInt16.self) }
+            return BFloat16.floats(fromBits: bits)
+        }
+    }
+
+    /// The spec of parameter `name` (dotted) in this file's config.
+    public func spec(named name: String) throws(StateError) -> ParameterSpec {
+        guard let spec = specsByName[name] else { throw .unknownParameter(file: path, name: name) }
+        return spec
+    }
+
     /// The whole state in memory. For small models; large ones stream with
     /// ``parameter(named:)`` and ``moments(named:)``.
     public func readAll() throws(StateError) -> TrainingState {

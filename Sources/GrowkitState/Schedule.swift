@@ -67,12 +67,14 @@ public struct Schedule: Sendable, Hashable, Codable {
             case .cosine:
                 rate = m + (p - m) * (1 + cos(Double.pi * Self.progress(s - w, over: t - w))) / 2
             case .wsd:
-                let decayStart = totalSteps - decaySteps
-                rate = step < decayStart ? p : p + (m - p) * Self.progress(s - Double(decayStart), over: Double(decaySteps))
+                // In float64 so no combination of stored integers can overflow.
+                let decayStart = t - Double(decaySteps)
+                rate = s < decayStart ? p : p + (m - p) * Self.progress(s - decayStart, over: Double(decaySteps))
             }
         }
-        if let start = rewarmStart, let length = rewarmSteps, length > 0, step >= start, step - start < length {
-            rate *= Double(step - start + 1) / Double(length)
+        if let start = rewarmStart, let length = rewarmSteps, length > 0 {
+            let offset = s - Double(start)
+            if offset >= 0 && offset < Double(length) { rate *= (offset + 1) / Double(length) }
         }
         return rate
     }
@@ -90,8 +92,8 @@ public struct Schedule: Sendable, Hashable, Codable {
         for (name, value) in [("warmup_steps", warmupSteps), ("total_steps", totalSteps)] where value < 0 {
             return "\(name) is \(value); it must be >= 0"
         }
-        if kind == .wsd && (decaySteps < 0 || decaySteps > totalSteps) {
-            return "decay_steps is \(decaySteps); it must be between 0 and total_steps (\(totalSteps))"
+        if kind == .wsd && decaySteps < 0 {
+            return "decay_steps is \(decaySteps); it must be >= 0"
         }
         switch (rewarmStart, rewarmSteps) {
         case (nil, nil): break

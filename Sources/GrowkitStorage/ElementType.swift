@@ -139,10 +139,17 @@ public struct DatasetOptions: Sendable, Equatable {
     /// Chunked, fletcher32, uncompressed: the format's default.
     public static let `default` = DatasetOptions()
 
-    /// Chunks of about `targetBytes` (default 1 MiB) along the first axis: whole
-    /// rows (all trailing dimensions), `max(1, targetBytes / rowBytes)` rows,
-    /// at most the first dimension. Zero-length dimensions get chunk extent 1
-    /// (HDF5 requires positive chunk dimensions). Rank 0 returns `[]`.
+    /// Chunks of about `targetBytes` (default 1 MiB) along the first axis, made of
+    /// whole rows (all trailing dimensions), sized so the chunks split the first
+    /// dimension evenly: HDF5 stores an edge chunk at full size, so 341-row
+    /// chunks of a 768-row matrix would waste a third of the file.
+    ///
+    ///     chunks = ceil(rows * rowBytes / targetBytes)   (at least 1)
+    ///     chunkRows = ceil(rows / chunks)
+    ///
+    /// A row above `targetBytes` gets a chunk of its own. Zero-length dimensions
+    /// get chunk extent 1 (HDF5 requires positive chunk dimensions). Rank 0
+    /// returns `[]`.
     public static func chunkShape(for shape: [Int], elementSize: Int, targetBytes: Int = 1 << 20) -> [Int] {
         guard let first = shape.first else { return [] }
         var rowBytes = max(elementSize, 1)
@@ -150,7 +157,11 @@ public struct DatasetOptions: Sendable, Equatable {
             let (product, overflow) = rowBytes.multipliedReportingOverflow(by: max(d, 1))
             rowBytes = overflow ? Int.max : product
         }
-        let rows = max(1, min(max(first, 1), targetBytes / rowBytes))
+        let rowCount = max(first, 1)
+        let target = max(targetBytes, 1)
+        let rowsPerTarget = max(1, target / rowBytes)
+        let chunks = (rowCount + rowsPerTarget - 1) / rowsPerTarget
+        let rows = (rowCount + chunks - 1) / chunks
         return [rows] + shape.dropFirst().map { max($0, 1) }
     }
 }

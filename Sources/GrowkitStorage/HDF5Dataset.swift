@@ -74,14 +74,18 @@ public final class HDF5Dataset: HDF5Object {
         let (shape, elementType) = try shapeAndType()
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
-        var status: herr_t = 0
+        try requireFitsInMemory(count, MemoryLayout<T>.stride)
+        var failure: StorageError? = nil
         let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 {
-                status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
+            do throws(StorageError) {
+                try read(into: buffer)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
             }
-            initialized = status >= 0 ? count : 0
         }
-        if status < 0 { throw site.error("read") }
+        if let failure { throw failure }
         return result
     }
 
@@ -94,6 +98,10 @@ public final class HDF5Dataset: HDF5Object {
             throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(buffer.count) elements", found: "\(count) elements (shape \(shape))")
         }
         guard count > 0 else { return }
+        if let rows = shape.first {
+            try transferRows(0..<rows, T.elementType, UnsafeMutableRawPointer(buffer.baseAddress), count, writing: false)
+            return
+        }
         let status = H5Dread(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
         if status < 0 { throw site.error("read") }
     }
@@ -116,6 +124,10 @@ public final class HDF5Dataset: HDF5Object {
             throw .wrongShape(file: filePath, object: objectPath, expected: "\(count) elements (shape \(shape))", found: "\(buffer.count) values to write")
         }
         guard count > 0 else { return }
+        if let rows = shape.first {
+            try transferRows(0..<rows, T.elementType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), count, writing: true)
+            return
+        }
         let status = H5Dwrite(rawID, T.elementType.hdf5Types!.memory, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), buffer.baseAddress)
         if status < 0 { throw site.error("write") }
     }
@@ -128,6 +140,7 @@ public final class HDF5Dataset: HDF5Object {
         let rowElements = try checkedCount(Array(shape.dropFirst()), site)
         let (count, overflow) = rows.count.multipliedReportingOverflow(by: rowElements)
         if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(rows.count) rows of \(rowElements) elements") }
+        try requireFitsInMemory(count, MemoryLayout<T>.stride)
         var failure: StorageError? = nil
         let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(StorageError) {
@@ -170,8 +183,9 @@ public final class HDF5Dataset: HDF5Object {
     private func transferRows(
         _ rows: Range<Int>, _ type: ElementType, _ pointer: UnsafeMutableRawPointer?, _ bufferCount: Int, writing: Bool
     ) throws(StorageError) {
-        let (shape, elementType) = try shapeAndType()
-        try requireType(type, found: elementType)
+        let info = try info()
+        let shape = info.shape
+        try requireType(type, found: info.elementType)
         guard let first = shape.first else {
             throw .wrongShape(file: filePath, object: objectPath, expected: "at least one dimension for row access", found: "a scalar")
         }
@@ -183,23 +197,17 @@ public final class HDF5Dataset: HDF5Object {
         guard !overflow, count == bufferCount else {
             throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(rows.count) rows x \(rowElements) elements", found: "\(bufferCount) elements")
         }
-        guard count > 0 else { return }
-        let id = try openID()
-        let fileSpace = try site.check(H5Dget_space(id), "select rows of")
-        defer { H5Sclose(fileSpace) }
-        var start = [hsize_t](repeating: 0, count: shape.count)
-        start[0] = hsize_t(rows.lowerBound)
-        var extent = shape.map { hsize_t($0) }
-        extent[0] = hsize_t(rows.count)
-        try site.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, extent, nil), "select rows of")
-        var memoryDims = [hsize_t(count)]
-        let memorySpace = try site.check(H5Screate_simple(1, &memoryDims, nil), "select rows of")
-        defer { H5Sclose(memorySpace) }
+        guard count > 0, let pointer else { return }
         let memoryType = type.hdf5Types!.memory
-        let status = writing
-            ? H5Dwrite(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
-            : H5Dread(id, memoryType, memorySpace, fileSpace, growkit_H5P_DEFAULT(), pointer)
-        if status < 0 { throw site.error(writing ? "write rows \(rows) of" : "read rows \(rows) of") }
+        if let layout = try rowChunkLayout(info, stored: info.elementType) {
+            if writing {
+                try directWriteRows(rows, layout, memoryType, from: pointer)
+            } else {
+                try directReadRows(rows, layout, memoryType, into: pointer)
+            }
+        } else {
+            try hyperslabTransfer(rows, memoryType, pointer, writing: writing)
+        }
     }
 
     // MARK: strings
@@ -257,6 +265,27 @@ public final class HDF5Dataset: HDF5Object {
         if status < 0 { throw site.error("read") }
         let padding = H5Tget_strpad(fileType)
         return (0..<count).map { decodeFixedString(raw[($0 * size)..<(($0 + 1) * size)], padding: padding) }
+    }
+
+    /// Refuses to allocate more than this machine's physical memory for a read
+    /// (a damaged or hostile file can claim any shape): read such a tensor in
+    /// row ranges instead.
+    func requireFitsInMemory(_ count: Int, _ elementSize: Int) throws(StorageError) {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        if overflow || (physical > 0 && bytes > physical) {
+            throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) elements of \(elementSize) bytes exceed this machine's memory; read it in row ranges")
+        }
+    }
+
+    /// Reads a float32 dataset, or a uint16 dataset with attribute
+    /// `dtype = "bfloat16"` widened to float32 (format v1's two tensor types).
+    public func readFloat32OrBFloat16() throws(StorageError) -> [Float] {
+        let (_, elementType) = try shapeAndType()
+        if elementType.matches(.uint16), try hasAttribute("dtype"), try stringAttribute("dtype") == "bfloat16" {
+            return BFloat16.floats(fromBits: try read(UInt16.self))
+        }
+        return try read(Float.self)
     }
 
     func requireType(_ expected: ElementType, found: ElementType) throws(StorageError) {

@@ -3,5 +3,6 @@
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "forward": ForwardBenchmark.run(arguments: Array(arguments.dropFirst()))
-default: print("usage: growkit-bench <mode>; modes: forward")
+case "storage": StorageBenchmark.run(arguments: Array(arguments.dropFirst()))
+default: print("usage: growkit-bench <mode>; modes: forward, storage")
 }

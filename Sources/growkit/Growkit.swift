@@ -6,7 +6,7 @@ struct Growkit: ParsableCommand {
         commandName: "growkit",
         abstract: "Grow transformer training states (weights, Adam moments, schedule) and prove the loss is preserved.",
         version: growkitVersion,
-        subcommands: [MakeFixtureCommand.self])
+        subcommands: [InspectCommand.self, MakeFixtureCommand.self])
 }
 
 let growkitVersion = "0.1.0"

@@ -93,7 +93,7 @@ import Testing
         bad = cosine
         bad.peakLR = .nan
         #expect(bad.problem()?.contains("peak_lr") == true)
-        bad = Schedule(kind: .wsd, peakLR: 1, totalSteps: 10, decaySteps: 11)
+        bad = Schedule(kind: .wsd, peakLR: 1, totalSteps: 10, decaySteps: -1)
         #expect(bad.problem()?.contains("decay_steps") == true)
     }
 }

@@ -95,16 +95,34 @@ struct DatasetTests {
         #expect(throws: StorageError.self) { try dataset.readRows(0..<1, as: UInt16.self) }
     }
 
-    @Test("chunk helper picks about 1 MiB of whole rows along the first axis")
+    @Test("chunk helper picks about 1 MiB of whole rows, splitting the first axis evenly")
     func chunkHelper() {
-        // wte [50257, 768] float32: a row is 3072 bytes, 1 MiB / 3072 = 341 rows.
-        #expect(DatasetOptions.chunkShape(for: [50257, 768], elementSize: 4) == [341, 768])
+        // wte [50257, 768] float32: a row is 3072 bytes; 1 MiB holds 341 rows, so
+        // ceil(50257 / 341) = 148 chunks of ceil(50257 / 148) = 340 rows (1,044,480 bytes).
+        #expect(DatasetOptions.chunkShape(for: [50257, 768], elementSize: 4) == [340, 768])
+        // [768, 768]: 2.25 MiB -> 3 chunks of 256 rows (not 341 + 341 + 86 padded to 341).
+        #expect(DatasetOptions.chunkShape(for: [768, 768], elementSize: 4) == [256, 768])
+        // [768, 3072]: rows of 12 KiB, 85 per MiB -> 10 chunks of 77 rows.
+        #expect(DatasetOptions.chunkShape(for: [768, 3072], elementSize: 4) == [77, 3072])
         // A [768] vector fits in one chunk.
         #expect(DatasetOptions.chunkShape(for: [768], elementSize: 4) == [768])
         // Rows above 1 MiB: one row per chunk.
         #expect(DatasetOptions.chunkShape(for: [4, 1 << 19], elementSize: 4) == [1, 1 << 19])
         #expect(DatasetOptions.chunkShape(for: [0], elementSize: 8) == [1])
         #expect(DatasetOptions.chunkShape(for: [], elementSize: 4) == [])
+        // Never more than ~1 MiB per chunk, never more chunks than needed, over many shapes.
+        for rows in [1, 2, 3, 100, 341, 342, 1000, 4097, 50257] {
+            for columns in [1, 7, 768, 3072, 70_000] {
+                let chunk = DatasetOptions.chunkShape(for: [rows, columns], elementSize: 4)
+                let rowBytes = columns * 4
+                #expect(chunk[1] == columns)
+                #expect(chunk[0] >= 1 && chunk[0] <= rows)
+                #expect(chunk[0] == 1 || chunk[0] * rowBytes <= 1 << 20)
+                let chunks = (rows + chunk[0] - 1) / chunk[0]
+                let minimumChunks = (rows * rowBytes + (1 << 20) - 1) / (1 << 20)
+                #expect(chunks <= max(minimumChunks, (rows + max(1, (1 << 20) / rowBytes) - 1) / max(1, (1 << 20) / rowBytes)))
+            }
+        }
     }
 
     @Test("wrong type, wrong count, duplicates and missing datasets are clear errors")
@@ -157,5 +175,51 @@ struct BFloat16Tests {
             if value.isNaN { continue }
             #expect(BFloat16.bits(from: value) == bits)
         }
+    }
+}
+
+@Suite("dataset guards")
+struct DatasetGuardTests {
+    @Test("bfloat16 datasets widen to float32; plain uint16 is not taken for bfloat16")
+    func bfloat16Dataset() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let file = try HDF5File.create(folder.file("bf16.h5"))
+        let values: [Float] = [1, -2.5, 0.15625, 1e-3]
+        let bits = BFloat16.bits(from: values)
+        try file.writeDataset("w", bits, shape: [2, 2]).setAttribute("dtype", string: "bfloat16")
+        try file.writeDataset("f", values, shape: [4])
+        try file.writeDataset("u", bits, shape: [4])
+        #expect(try file.openDataset("w").readFloat32OrBFloat16() == BFloat16.floats(fromBits: bits))
+        #expect(try file.openDataset("f").readFloat32OrBFloat16() == values)
+        #expect(throws: StorageError.self) { try file.openDataset("u").readFloat32OrBFloat16() }
+    }
+
+    @Test("a dataset larger than the machine's memory is refused before allocating")
+    func hugeDataset() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.file("huge.h5")
+        let file = try HDF5File.create(path)
+        // 2^40 float32 elements (4 TiB), declared but never written: chunks are allocated lazily.
+        try file.createDataset("huge", elementType: .float32, shape: [1 << 20, 1 << 20], options: DatasetOptions(chunkShape: [1, 1 << 18]))
+        let error = #expect(throws: StorageError.self) { try file.readDataset("huge", as: Float.self) }
+        guard case .tooLarge = error else {
+            Issue.record("expected .tooLarge, got \(String(describing: error))")
+            return
+        }
+        #expect(error?.description.contains("read it in row ranges") == true)
+        // A row range of it still reads (fill values).
+        #expect(try file.openDataset("huge").readRows(5..<6, as: Float.self).count == 1 << 20)
+    }
+
+    @Test("writing into a folder that does not exist is a clear error")
+    func missingFolder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let destination = folder.file("no/such/folder/out.h5")
+        let error = #expect(throws: StorageError.self) { _ = try AtomicHDF5Writer(destination: destination) }
+        #expect(error?.description.contains("no/such/folder") == true)
+        #expect(error?.description.contains("\n") == false)
     }
 }

@@ -1,0 +1,370 @@
+import GrowkitStorage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `growkit-bench storage [--dir DIR] [--quick] [--weights FILE] [--keep DIR]`
+///
+/// 1. Throughput: writes then reads the tensors of GPT-2 124M three times over
+///    (params, exp_avg, exp_avg_sq: 3 x 124.4M float32 = 1.49 GB), one tensor at
+///    a time, through GrowkitStorage with the format's settings (chunks of about
+///    1 MiB along the first axis, fletcher32, no compression, atomic writer), and
+///    the same bytes with plain sequential POSIX write/read into one file in the
+///    same folder. fsync is included on both sides (the atomic writer fsyncs the
+///    file and the folder; the plain side fsyncs its file). Reads are measured
+///    cold (both files dropped from the page cache with posix_fadvise DONTNEED
+///    after their fsync) and warm (immediately again). Every read is compared
+///    with what was written, outside the timed region.
+/// 2. Peak RSS (getrusage ru_maxrss) against the largest tensor's bytes.
+/// 3. zstd levels 1, 3, 9 (and 19 on a subset): compression ratio and MB/s, on
+///    the float32 tensors of `--weights FILE` (an HDF5 file, e.g. the trained
+///    MiniLM from tools/safetensors_to_h5.py), else on random normal weights
+///    (said so in the output).
+/// `--quick` writes one copy instead of three; `--keep DIR` leaves a small
+/// plain/zstd pair (DIR/plain.h5, DIR/zstd.h5) for tools/check_h5py_interop.py.
+enum StorageBenchmark {
+    struct Tensor {
+        var name: String
+        var shape: [Int]
+        var count: Int { shape.reduce(1, *) }
+    }
+
+    /// GPT-2 124M parameter shapes in format v1 names ([out, in] layout).
+    static func gpt2Tensors() -> [Tensor] {
+        let d = 768, v = 50257, t = 1024, ff = 3072
+        var list = [Tensor(name: "model/embed_tokens/weight", shape: [v, d]),
+                    Tensor(name: "model/embed_positions/weight", shape: [t, d])]
+        for i in 0..<12 {
+            let p = "model/layers/\(i)/"
+            for norm in ["input_layernorm", "post_attention_layernorm"] {
+                list.append(Tensor(name: p + norm + "/weight", shape: [d]))
+                list.append(Tensor(name: p + norm + "/bias", shape: [d]))
+            }
+            for proj in ["q_proj", "k_proj", "v_proj", "o_proj"] {
+                list.append(Tensor(name: p + "self_attn/\(proj)/weight", shape: [d, d]))
+                list.append(Tensor(name: p + "self_attn/\(proj)/bias", shape: [d]))
+            }
+            list.append(Tensor(name: p + "mlp/up_proj/weight", shape: [ff, d]))
+            list.append(Tensor(name: p + "mlp/up_proj/bias", shape: [ff]))
+            list.append(Tensor(name: p + "mlp/down_proj/weight", shape: [d, ff]))
+            list.append(Tensor(name: p + "mlp/down_proj/bias", shape: [d]))
+        }
+        list.append(Tensor(name: "model/norm/weight", shape: [d]))
+        list.append(Tensor(name: "model/norm/bias", shape: [d]))
+        return list
+    }
+
+    static func run(arguments: [String]) {
+        var folder = "/tmp"
+        var quick = false
+        var weights: String? = nil
+        var keep: String? = nil
+        var fletcher32 = true
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            let value = i + 1 < arguments.count ? arguments[i + 1] : nil
+            switch a {
+            case "--dir": folder = value ?? folder; i += 1
+            case "--weights": weights = value; i += 1
+            case "--keep": keep = value; i += 1
+            case "--quick": quick = true
+            case "--no-fletcher32": fletcher32 = false
+            default:
+                print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--no-fletcher32]")
+                return
+            }
+            i += 1
+        }
+        do {
+            try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32)
+            try compression(folder: folder, weights: weights, quick: quick)
+            if let keep { try keepSamples(keep) }
+        } catch {
+            print("storage benchmark failed: \(error)")
+            exit(1)
+        }
+    }
+
+    // MARK: throughput
+
+    static func throughput(folder: String, copies: Int, fletcher32: Bool) throws {
+        let tensors = gpt2Tensors()
+        let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
+        let largest = tensors.map(\.count).max()!
+        let totalBytes = Double(tensors.map(\.count).reduce(0, +) * 4 * groups.count)
+        print("storage: GPT-2 124M x \(groups.count) (\(groups.joined(separator: ", "))): \(tensors.count * groups.count) tensors, \(fmt(totalBytes / 1e6, 1)) MB float32, folder \(folder)\(fletcher32 ? "" : ", FLETCHER32 OFF (for comparison only: format v1 requires it)")")
+        // Source values: random normal (the values do not matter uncompressed).
+        var source = randomNormal(count: largest, seed: 1)
+        var back = [Float](repeating: 0, count: largest)
+        let h5Path = folder + "/growkit-bench-storage.h5"
+        let rawPath = folder + "/growkit-bench-storage.bin"
+        defer { unlink(h5Path); unlink(rawPath) }
+        unlink(h5Path); unlink(rawPath)
+
+        // Write through GrowkitStorage.
+        let h5Write = try timed {
+            let writer = try AtomicHDF5Writer(destination: h5Path)
+            for group in groups {
+                for tensor in tensors {
+                    let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
+                    try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
+                }
+            }
+            try writer.commit()
+        }
+        // Same bytes, plain POSIX.
+        let rawWrite = try timed {
+            let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+            defer { close(fd) }
+            for _ in groups {
+                for tensor in tensors {
+                    try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) }
+                }
+            }
+            guard fsync(fd) == 0 else { throw BenchError("fsync") }
+        }
+        let h5Bytes = Double(fileSize(h5Path))
+
+        var results: [(String, Double, Double)] = [("write", h5Write, rawWrite)]
+        for pass in ["read (cold)", "read (warm)"] {
+            if pass == "read (cold)" { dropCache(h5Path); dropCache(rawPath) }
+            var h5Time = 0.0
+            let file = try HDF5File.openReadOnly(h5Path)
+            for group in groups {
+                for tensor in tensors {
+                    let dataset = try file.openDataset(group + "/" + tensor.name)
+                    h5Time += try timed {
+                        try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
+                    }
+                    try verify(source, back, tensor.count, tensor.name)
+                }
+            }
+            try file.close()
+            var rawTime = 0.0
+            let fd = open(rawPath, O_RDONLY)
+            guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+            for _ in groups {
+                for tensor in tensors {
+                    rawTime += try timed {
+                        try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) }
+                    }
+                    try verify(source, back, tensor.count, tensor.name)
+                }
+            }
+            close(fd)
+            results.append((pass, h5Time, rawTime))
+        }
+        print("  fsync included on both sides; file sizes: HDF5 \(fmt(h5Bytes / 1e6, 1)) MB (\(fmt(100 * (h5Bytes / totalBytes - 1), 2))% overhead), plain \(fmt(totalBytes / 1e6, 1)) MB")
+        print("  \(pad("", 12)) \(pad("growkit MB/s", 13)) \(pad("plain MB/s", 11)) ratio  target")
+        for (name, h5, raw) in results {
+            let target = name == "write" ? 0.70 : 0.80
+            let ratio = raw / h5
+            print("  \(pad(name, 12)) \(pad(fmt(totalBytes / 1e6 / h5, 0), 13)) \(pad(fmt(totalBytes / 1e6 / raw, 0), 11)) \(fmt(ratio, 2))   >= \(fmt(target, 2)) \(ratio >= target ? "ok" : "MISSED")")
+        }
+        // What a warm read costs per byte beyond the copy: the fletcher32 pass.
+        let largestBytes = Double(largest * 4)
+        let checksumTime = try timed { _ = source.withUnsafeBytes { fletcher32Checksum($0.baseAddress!, largest * 4) } }
+        let copyTime = try timed { back.withUnsafeMutableBytes { b in source.withUnsafeBytes { a in _ = memcpy(b.baseAddress!, a.baseAddress!, largest * 4) } } }
+        print("  fletcher32 (growkit SIMD) \(fmt(largestBytes / 1e6 / checksumTime, 0)) MB/s, memcpy \(fmt(largestBytes / 1e6 / copyTime, 0)) MB/s (on the largest tensor, in memory)")
+        let rss = peakRSSBytes()
+        print("  peak RSS \(fmt(rss / 1e6, 1)) MB = \(fmt(rss / largestBytes, 2)) x the largest tensor (\(fmt(largestBytes / 1e6, 1)) MB; the benchmark itself holds 2 such buffers: source and read-back)")
+        source = []
+        back = []
+    }
+
+    // MARK: compression
+
+    static func compression(folder: String, weights: String?, quick: Bool) throws {
+        var tensors: [(name: String, shape: [Int], values: [Float])] = []
+        if let weights {
+            let file = try HDF5File.openReadOnly(weights)
+            try collectFloat32(file, prefix: "", into: &tensors)
+            print("zstd: on trained weights from \(weights): \(tensors.count) float32 tensors")
+        } else {
+            for tensor in gpt2Tensors().prefix(12) where tensor.shape.count == 2 {
+                tensors.append((tensor.name, tensor.shape, randomNormal(count: tensor.count, seed: UInt64(tensors.count + 7)).map { $0 * 0.02 }))
+            }
+            print("zstd: on RANDOM NORMAL weights (std 0.02; no --weights file given): \(tensors.count) tensors; trained weights compress differently")
+        }
+        let rawBytes = Double(tensors.reduce(0) { $0 + $1.values.count * 4 })
+        print("  \(fmt(rawBytes / 1e6, 1)) MB raw; write and read MB/s count raw float32 bytes; fsync included in write")
+        print("  level  ratio(raw/stored)  write MB/s  read MB/s")
+        let path = folder + "/growkit-bench-zstd.h5"
+        defer { unlink(path) }
+        var levels: [Int32?] = [nil, 1, 3, 9]
+        if !quick { levels.append(19) }
+        for level in levels {
+            // Level 19 is slow: a subset (the first tensors up to ~8 MB).
+            var subset = tensors
+            if level == 19 {
+                var bytes = 0
+                subset = tensors.prefix { bytes += $0.values.count * 4; return bytes <= 8 << 20 }
+                if subset.isEmpty { subset = [tensors[0]] }
+            }
+            let subsetBytes = Double(subset.reduce(0) { $0 + $1.values.count * 4 })
+            unlink(path)
+            var stored = 0.0
+            let write = try timed {
+                let writer = try AtomicHDF5Writer(destination: path)
+                for tensor in subset {
+                    let dataset = try writer.file.writeDataset(tensor.name, tensor.values, shape: tensor.shape, options: DatasetOptions(zstdLevel: level))
+                    stored += Double(try dataset.storageSize())
+                }
+                try writer.commit()
+            }
+            var read = 0.0
+            let file = try HDF5File.openReadOnly(path)
+            for tensor in subset {
+                let dataset = try file.openDataset(tensor.name)
+                var values: [Float] = []
+                read += try timed { values = try dataset.read(Float.self) }
+                guard values == tensor.values else { throw BenchError("zstd round trip of \(tensor.name) differs") }
+            }
+            let label = level.map { "\($0)" } ?? "none"
+            let note = level == 19 ? "  (subset: \(subset.count) tensors, \(fmt(subsetBytes / 1e6, 1)) MB)" : ""
+            print("  \(pad(label, 5))  \(pad(fmt(subsetBytes / stored, 3), 17))  \(pad(fmt(subsetBytes / 1e6 / write, 0), 10))  \(pad(fmt(subsetBytes / 1e6 / read, 0), 9))\(note)")
+        }
+    }
+
+    static func collectFloat32(_ group: HDF5Group, prefix: String, into tensors: inout [(name: String, shape: [Int], values: [Float])]) throws {
+        for child in try group.children() {
+            switch child.kind {
+            case .group: try collectFloat32(try group.openGroup(child.name), prefix: prefix + child.name + "/", into: &tensors)
+            case .dataset:
+                let dataset = try group.openDataset(child.name)
+                let info = try dataset.info()
+                guard info.elementType == .float32, !info.shape.isEmpty, info.elementCount > 0 else { continue }
+                tensors.append((prefix + child.name, info.shape, try dataset.read(Float.self)))
+            case .other: continue
+            }
+        }
+    }
+
+    // MARK: interop samples
+
+    /// A small plain/zstd pair for tools/check_h5py_interop.py.
+    static func keepSamples(_ folder: String) throws {
+        mkdir(folder, 0o755)
+        let tensors = gpt2Tensors().filter { $0.name.hasPrefix("model/layers/0/") || $0.name.hasPrefix("model/norm") || $0.name.contains("positions") }
+        for (name, level) in [("plain.h5", Int32?.none), ("zstd.h5", Int32?(5))] {
+            let writer = try AtomicHDF5Writer(destination: folder + "/" + name, overwrite: true)
+            let file = writer.file
+            try file.setAttribute("format", string: "growkit.training-state")
+            try file.setAttribute("format_version", int64: 1)
+            let options = DatasetOptions(zstdLevel: level)
+            for (index, tensor) in tensors.enumerated() {
+                let values = randomNormal(count: tensor.count, seed: UInt64(index + 100)).map { $0 * 0.02 }
+                let dataset = try file.writeDataset("params/" + tensor.name, values, shape: tensor.shape, options: options)
+                try dataset.setAttribute("step", int64: 10)
+                try dataset.setAttribute("apply_weight_decay", bool: tensor.shape.count == 2)
+            }
+            let bf16 = BFloat16.bits(from: randomNormal(count: 768 * 64, seed: 5))
+            try file.writeDataset("bf16/weight", bf16, shape: [64, 768], options: options).setAttribute("dtype", string: "bfloat16")
+            try file.writeDataset("history/step", (0..<100).map { Int64($0) }, shape: [100], options: options)
+            try file.writeDataset("history/loss", (0..<100).map { 10.0 / Double($0 + 1) }, shape: [100], options: options)
+            try file.writeDataset("history/empty", [Double](), shape: [0], options: options)
+            try file.writeDataset("trainer/rng_state", (0..<32).map { UInt8($0) }, shape: [32], options: options)
+            try file.writeStringDataset("provenance/records", ["{\"operator\": \"stack\"}", "{\"operator\": \"duplicate\"}"], options: options)
+            try writer.commit()
+        }
+        print("kept interop samples: \(folder)/plain.h5 \(folder)/zstd.h5 (check: python3 tools/check_h5py_interop.py \(folder)/plain.h5 \(folder)/zstd.h5)")
+    }
+
+    // MARK: helpers
+
+    struct BenchError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func timed(_ body: () throws -> Void) throws -> Double {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        try body()
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+    }
+
+    static func writeAll(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) throws {
+        var done = 0
+        while done < count {
+            let n = write(fd, pointer + done, count - done)
+            guard n > 0 else { throw BenchError("write failed: errno \(errno)") }
+            done += n
+        }
+    }
+
+    static func readAll(_ fd: Int32, _ pointer: UnsafeMutableRawPointer, _ count: Int) throws {
+        var done = 0
+        while done < count {
+            let n = read(fd, pointer + done, count - done)
+            guard n > 0 else { throw BenchError("read failed: errno \(errno)") }
+            done += n
+        }
+    }
+
+    static func verify(_ a: [Float], _ b: [Float], _ count: Int, _ name: String) throws {
+        let same = a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, count * 4) == 0 } }
+        guard same else { throw BenchError("read-back of \(name) differs from what was written") }
+    }
+
+    static func dropCache(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return }
+        _ = fdatasync(fd)
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        close(fd)
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        var s = stat()
+        return stat(path, &s) == 0 ? Int(s.st_size) : 0
+    }
+
+    static func peakRSSBytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) * 1024  // Linux reports kilobytes
+    }
+
+    /// Standard normal values from splitmix64 + Box-Muller (benchmark data only).
+    static func randomNormal(count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return (Double(z >> 11) + 0.5) * 0x1p-53
+        }
+        var out = [Float](repeating: 0, count: count)
+        var i = 0
+        while i < count {
+            let r = (-2 * log(next())).squareRoot(), theta = 2 * Double.pi * next()
+            out[i] = Float(r * cos(theta))
+            if i + 1 < count { out[i + 1] = Float(r * sin(theta)) }
+            i += 2
+        }
+        return out
+    }
+
+    static func fmt(_ x: Double, _ digits: Int) -> String {
+        guard x.isFinite else { return "\(x)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (x * scale).rounded() / scale
+        if digits == 0 { return String(Int(rounded)) }
+        var s = String(rounded)
+        let decimals = s.split(separator: ".").last?.count ?? 0
+        if s.contains("e") { return s }
+        s += String(repeating: "0", count: max(0, digits - decimals))
+        return s
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+}

@@ -1,0 +1,64 @@
+import Testing
+@testable import GrowkitStorage
+
+@Suite("fletcher32")
+struct Fletcher32Tests {
+    /// HDF5's `H5_checksum_fletcher32`, written out as the HDF5 library defines
+    /// it (word by word, folding every 360 words, then twice at the end): the
+    /// independent reference for the SIMD version.
+    static func reference(_ bytes: [UInt8]) -> UInt32 {
+        var sum1: UInt32 = 0, sum2: UInt32 = 0
+        var index = 0
+        var remaining = bytes.count / 2
+        while remaining > 0 {
+            var block = min(remaining, 360)
+            remaining -= block
+            while block > 0 {
+                sum1 += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+                index += 2
+                sum2 += sum1
+                block -= 1
+            }
+            sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+            sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+        }
+        if bytes.count % 2 == 1 {
+            sum1 += UInt32(bytes[index]) << 8
+            sum2 += sum1
+            sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+            sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+        }
+        sum1 = (sum1 & 0xFFFF) + (sum1 >> 16)
+        sum2 = (sum2 & 0xFFFF) + (sum2 >> 16)
+        return sum2 << 16 | sum1
+    }
+
+    static func fast(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { Fletcher32.checksum($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, $0.count) }
+    }
+
+    @Test("the SIMD checksum equals HDF5's word-by-word definition on every length and on edge patterns")
+    func matchesReference() {
+        var state: UInt64 = 0x1234_5678
+        func nextByte() -> UInt8 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        // Lengths around the 16-word SIMD groups, the 256-group blocks and HDF5's 360-word folds.
+        var lengths = Array(0...70) + [719, 720, 721, 8191, 8192, 8193, 8224, 16_385, 100_001]
+        lengths.append(1 << 20)
+        for length in lengths {
+            let random = (0..<length).map { _ in nextByte() }
+            #expect(Self.fast(random) == Self.reference(random), "random bytes, length \(length)")
+            // All 0xFF: sums are positive multiples of 65535, which HDF5 leaves as 0xFFFF.
+            let ones = [UInt8](repeating: 0xFF, count: length)
+            #expect(Self.fast(ones) == Self.reference(ones), "0xFF bytes, length \(length)")
+            let zeros = [UInt8](repeating: 0, count: length)
+            #expect(Self.fast(zeros) == Self.reference(zeros), "zero bytes, length \(length)")
+        }
+        // A single nonzero byte at the very end of a long zero run.
+        var tail = [UInt8](repeating: 0, count: 65_536)
+        tail[65_535] = 1
+        #expect(Self.fast(tail) == Self.reference(tail))
+    }
+}
