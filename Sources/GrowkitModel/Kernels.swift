@@ -85,38 +85,38 @@ public enum Kernels {
     ) {
         let vectorEnd = C & ~7
         Parallel.chunks(N, minimumChunk: 256) { rows in
-        for n in rows {
-            let x = inp + n * C
-            let o = out + n * C
-            var acc = V8()
-            var i = 0
-            while i < vectorEnd { acc += x.load8(i); i += 8 }
-            var sum = acc.sum()
-            while i < C { sum += x[i]; i += 1 }
-            let m = sum / Float(C)
-            // Second pass on centred values: no cancellation (torch also centres before squaring).
-            var acc2 = V8()
-            let mv = V8(repeating: m)
-            i = 0
-            while i < vectorEnd { let d = x.load8(i) - mv; acc2 += d * d; i += 8 }
-            var sq = acc2.sum()
-            while i < C { let d = x[i] - m; sq += d * d; i += 1 }
-            let s = 1 / (sq / Float(C) + eps).squareRoot()
-            mean[n] = m
-            rstd[n] = s
-            let sv = V8(repeating: s)
-            i = 0
-            if let bias {
-                while i < vectorEnd {
-                    o.store8((x.load8(i) - mv) * sv * weight.load8(i) + bias.load8(i), i)
-                    i += 8
+            for n in rows {
+                let x = inp + n * C
+                let o = out + n * C
+                var acc = V8()
+                var i = 0
+                while i < vectorEnd { acc += x.load8(i); i += 8 }
+                var sum = acc.sum()
+                while i < C { sum += x[i]; i += 1 }
+                let m = sum / Float(C)
+                // Second pass on centred values: no cancellation (torch also centres before squaring).
+                var acc2 = V8()
+                let mv = V8(repeating: m)
+                i = 0
+                while i < vectorEnd { let d = x.load8(i) - mv; acc2 += d * d; i += 8 }
+                var sq = acc2.sum()
+                while i < C { let d = x[i] - m; sq += d * d; i += 1 }
+                let s = 1 / (sq / Float(C) + eps).squareRoot()
+                mean[n] = m
+                rstd[n] = s
+                let sv = V8(repeating: s)
+                i = 0
+                if let bias {
+                    while i < vectorEnd {
+                        o.store8((x.load8(i) - mv) * sv * weight.load8(i) + bias.load8(i), i)
+                        i += 8
+                    }
+                    while i < C { o[i] = (x[i] - m) * s * weight[i] + bias[i]; i += 1 }
+                } else {
+                    while i < vectorEnd { o.store8((x.load8(i) - mv) * sv * weight.load8(i), i); i += 8 }
+                    while i < C { o[i] = (x[i] - m) * s * weight[i]; i += 1 }
                 }
-                while i < C { o[i] = (x[i] - m) * s * weight[i] + bias[i]; i += 1 }
-            } else {
-                while i < vectorEnd { o.store8((x.load8(i) - mv) * sv * weight.load8(i), i); i += 8 }
-                while i < C { o[i] = (x[i] - m) * s * weight[i]; i += 1 }
             }
-        }
         }
     }
 
@@ -130,21 +130,21 @@ public enum Kernels {
     ) {
         let vectorEnd = C & ~7
         Parallel.chunks(N, minimumChunk: 256) { rows in
-        for n in rows {
-            let x = inp + n * C
-            let o = out + n * C
-            var acc = V8()
-            var i = 0
-            while i < vectorEnd { let v = x.load8(i); acc += v * v; i += 8 }
-            var sq = acc.sum()
-            while i < C { sq += x[i] * x[i]; i += 1 }
-            let s = 1 / (sq / Float(C) + eps).squareRoot()
-            rstd[n] = s
-            let sv = V8(repeating: s)
-            i = 0
-            while i < vectorEnd { o.store8(weight.load8(i) * (x.load8(i) * sv), i); i += 8 }
-            while i < C { o[i] = weight[i] * (x[i] * s); i += 1 }
-        }
+            for n in rows {
+                let x = inp + n * C
+                let o = out + n * C
+                var acc = V8()
+                var i = 0
+                while i < vectorEnd { let v = x.load8(i); acc += v * v; i += 8 }
+                var sq = acc.sum()
+                while i < C { sq += x[i] * x[i]; i += 1 }
+                let s = 1 / (sq / Float(C) + eps).squareRoot()
+                rstd[n] = s
+                let sv = V8(repeating: s)
+                i = 0
+                while i < vectorEnd { o.store8(weight.load8(i) * (x.load8(i) * sv), i); i += 8 }
+                while i < C { o[i] = weight[i] * (x[i] * s); i += 1 }
+            }
         }
     }
 

@@ -37,7 +37,7 @@ enum ForwardBenchmark {
                 print("\(c.name): error: \(error)")
             }
         }
-        compareWithTorch(ours)
+        compareWithTorch(ours, runs: runs)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
@@ -166,7 +166,7 @@ enum ForwardBenchmark {
     }
 
     /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.
-    static func compareWithTorch(_ ours: [String: Double]) {
+    static func compareWithTorch(_ ours: [String: Double], runs: Int) {
         let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
         guard FileManager.default.fileExists(atPath: script) else {
             print("torch comparison: \(script) not found (run from the package root)")
@@ -176,7 +176,7 @@ enum ForwardBenchmark {
             print("torch comparison: PyTorch is not installed (python3 -c 'import torch' failed)")
             return
         }
-        guard let result = runPython([script]), result.status == 0 else {
+        guard let result = runPython([script, "--runs", "\(runs)", "--warmup", "2"]), result.status == 0 else {
             print("torch comparison: \(script) failed")
             return
         }
