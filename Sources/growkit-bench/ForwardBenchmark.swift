@@ -42,6 +42,14 @@ enum ForwardBenchmark {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
+    /// CPU seconds used by all threads of this process: a work measure that other processes' load
+    /// inflates far less than wall time (the machine is shared).
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
     static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
     /// Deterministic uniform weights in [-scale, scale) (SplitMix64), norm weights near 1.
@@ -76,29 +84,33 @@ enum ForwardBenchmark {
         var result = 0.0
         for keep in [false, true] {
             let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: keep)
-            var times: [Double] = []
+            var times: [Double] = [], cpu: [Double] = []
             var loss: Float = 0
             for i in 0..<(runs + 2) {
-                let t0 = now()
+                let t0 = now(), c0 = cpuSeconds()
                 loss = try weights.forward(tokens: tokens, targets: targets, activations: acts) ?? .nan
-                if i >= 2 { times.append(now() - t0) }
+                if i >= 2 {
+                    times.append(now() - t0)
+                    cpu.append(cpuSeconds() - c0)
+                }
             }
             let t = median(times), best = times.min()!
             let tps = Double(n) / t
             if !keep { result = tps }
-            lines.append(String(format: "%@ forward (%@): %.0f tokens/s (best run %.0f), %.1f ms per batch, loss %.4f, activations %.0f MiB",
+            lines.append(String(format: "%@ forward (%@): %.0f tokens/s (best run %.0f), %.1f ms per batch (%.1f ms CPU time), loss %.4f, activations %.0f MiB",
                                 c.name, keep ? "activations kept for backward" : "forward only",
-                                tps, Double(n) / best, t * 1e3, loss, Double(acts.byteCount) / 1_048_576))
+                                tps, Double(n) / best, t * 1e3, median(cpu) * 1e3, loss, Double(acts.byteCount) / 1_048_576))
             if !keep {
                 let (projections, attention) = sgemmGroups(c)
                 let projectionFlops = flops(projections), attentionFlops = flops(attention)
-                let projectionTime = timeSgemm(projections, runs: runs)
+                let (projectionTime, projectionCPU) = timeSgemm(projections, runs: runs)
                 let total = projectionFlops + attentionFlops
                 lines.append(String(format: "%@ matmuls: %.2f GFLOP per forward (%.2f projections and head, %.2f causal attention); "
                                     + "forward %.1f GFLOP/s effective; plain cblas_sgemm of the projection shapes %.1f GFLOP/s "
-                                    + "(%.1f ms = %.0f%% of the forward time)",
+                                    + "(%.1f ms = %.0f%% of the forward time; %.1f ms CPU time = %.0f%% of the forward's)",
                                     c.name, total / 1e9, projectionFlops / 1e9, attentionFlops / 1e9, total / t / 1e9,
-                                    projectionFlops / projectionTime / 1e9, projectionTime * 1e3, 100 * projectionTime / t))
+                                    projectionFlops / projectionTime / 1e9, projectionTime * 1e3, 100 * projectionTime / t,
+                                    projectionCPU * 1e3, 100 * projectionCPU / median(cpu)))
             }
         }
         lines.forEach { print($0) }
@@ -140,13 +152,13 @@ enum ForwardBenchmark {
         gemms.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.repeats) }
     }
 
-    /// Median seconds of running every call in `gemms` as plain `cblas_sgemm` on scratch buffers.
-    static func timeSgemm(_ gemms: [Gemm], runs: Int) -> Double {
+    /// Median wall and CPU seconds of running every call in `gemms` as plain `cblas_sgemm` on scratch buffers.
+    static func timeSgemm(_ gemms: [Gemm], runs: Int) -> (wall: Double, cpu: Double) {
         let largest = gemms.map { max($0.m * $0.lda, $0.n * $0.ldb, $0.k * $0.ldb, $0.m * $0.ldc) }.max()! + 1
         var a = [Float](repeating: 0.01, count: largest), b = a, out = a
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for i in 0..<(runs + 1) {
-            let t0 = now()
+            let t0 = now(), c0 = cpuSeconds()
             a.withUnsafeMutableBufferPointer { a in
                 b.withUnsafeMutableBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
@@ -160,9 +172,12 @@ enum ForwardBenchmark {
                     }
                 }
             }
-            if i >= 1 { times.append(now() - t0) }
+            if i >= 1 {
+                times.append(now() - t0)
+                cpu.append(cpuSeconds() - c0)
+            }
         }
-        return median(times)
+        return (median(times), median(cpu))
     }
 
     /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.
