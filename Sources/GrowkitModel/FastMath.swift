@@ -1,7 +1,9 @@
 /// Vectorized float32 `exp` and `tanh` on `SIMD8<Float>`, accurate to a few
 /// float32 ulps (the test bounds the relative error against Foundation over a
-/// dense range). Used by softmax, SiLU and GELU, where calling libm per element
-/// would cost more than the matmuls around them.
+/// dense range). `exp` serves softmax, cross-entropy, SiLU and GELU (through
+/// `(1 + tanh u)/2 = 1/(1 + e^(-2u))`), where calling libm per element would
+/// cost more than the matmuls around them; `tanh` is there for callers that
+/// need tanh itself (e.g. a GELU backward pass).
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 

@@ -31,7 +31,9 @@ public enum Parallel {
 
     /// Like ``chunks(_:minimumChunk:_:)`` for work that calls sgemm itself: OpenBLAS is
     /// set to one thread for the duration, so the workers' small sgemm calls run
-    /// side by side instead of each waking OpenBLAS's pool.
+    /// side by side instead of each waking OpenBLAS's pool. OpenBLAS's thread count is
+    /// process-wide, so do not run two forward passes concurrently on different threads
+    /// (one would briefly see the other's setting; results stay correct, speed does not).
     @inlinable
     public static func chunksCallingBLAS(_ count: Int, _ body: (Range<Int>) -> Void) {
         let blasThreads = openblas_get_num_threads()
