@@ -35,11 +35,12 @@ extension Kernels {
     ) {
         let half = hd / 2
         let vectorEnd = half & ~7
-        for b in 0..<B {
-            for t in 0..<T {
+        Parallel.chunks(B * T, minimumChunk: 256) { positions in
+            for position in positions {
+                let t = position % T
                 let c = cosTable + t * half, s = sinTable + t * half
                 for h in 0..<heads {
-                    let lo = x + (b * T + t) * rowStride + h * hd
+                    let lo = x + position * rowStride + h * hd
                     let hi = lo + half
                     var i = 0
                     while i < vectorEnd {
