@@ -79,5 +79,17 @@ struct ForwardTests {
         let weights = try ModelWeights(config: config, parameters: params)
         #expect(weights.parameterDictionary() == params)
         #expect(weights.values.count == config.parameterCount)
+        let again = try ModelWeights(config: config, values: weights.values)
+        #expect(again.parameterDictionary() == params)
+        var broken = weights.values
+        let offset = try #require(weights.layout.offset(of: "model.layers.1.mlp.up_proj.weight"))
+        broken[offset + 7] = .nan
+        #expect {
+            try ModelWeights(config: config, values: broken)
+        } throws: { error in
+            guard case ModelError.nonFiniteWeight(let name, let index, _) = error else { return false }
+            return name == "model.layers.1.mlp.up_proj.weight" && index == 7
+        }
+        #expect(throws: ModelError.self) { try ModelWeights(config: config, values: Array(broken.dropLast())) }
     }
 }
