@@ -84,7 +84,8 @@ public final class Activations {
             return r
         }
         let tooLarge = ModelError.activationsTooLarge(batchSize: batchSize, seqLen: seqLen, bytes: Int.max)
-        guard let n = mul(batchSize, seqLen) else { throw tooLarge }
+        // sgemm takes 32-bit sizes: B*T rows must fit (feature sizes are bounded by ModelConfig.Limits).
+        guard let n = mul(batchSize, seqLen), n <= Int(Int32.max) else { throw tooLarge }
         let c = config.hiddenSize, i = config.intermediateSize
         let qw = config.queryWidth, kvw = config.keyValueWidth
         guard let nc = mul(n, c), let nq = mul(n, qw), let nkv = mul(n, kvw), let ni = mul(n, i),

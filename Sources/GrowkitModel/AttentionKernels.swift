@@ -35,11 +35,12 @@ extension Kernels {
     ) {
         let half = hd / 2
         let vectorEnd = half & ~7
-        for b in 0..<B {
-            for t in 0..<T {
+        Parallel.chunks(B * T, minimumChunk: 256) { positions in
+            for position in positions {
+                let t = position % T
                 let c = cosTable + t * half, s = sinTable + t * half
                 for h in 0..<heads {
-                    let lo = x + (b * T + t) * rowStride + h * hd
+                    let lo = x + position * rowStride + h * hd
                     let hi = lo + half
                     var i = 0
                     while i < vectorEnd {
@@ -61,9 +62,13 @@ extension Kernels {
 
     /// In-place causal softmax of one score row: entries `0...t` become
     /// `exp(s_j - max) / sum_k exp(s_k - max)`, entries `t+1 ..< rowLength` become 0.
+    /// Masked lanes of the last partial vector are set to -inf first, so the whole
+    /// row runs in full vectors (`FastMath.exp(-inf) = 0`) with no scalar tail.
     @inline(__always)
     static func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, rowLength: Int) {
-        let vectorEnd = valid & ~7
+        let padded = Swift.min((valid + 7) & ~7, rowLength & ~7)
+        let vectorEnd = Swift.max(padded, valid & ~7)
+        if vectorEnd > valid { (row + valid).update(repeating: -.infinity, count: vectorEnd - valid) }
         var maxv = V8(repeating: -.infinity)
         var i = 0
         while i < vectorEnd { maxv = FastMath.max(maxv, row.load8(i)); i += 8 }
@@ -85,7 +90,8 @@ extension Kernels {
         i = 0
         while i < vectorEnd { row.store8(row.load8(i) * iv, i); i += 8 }
         while i < valid { row[i] *= inv; i += 1 }
-        if valid < rowLength { (row + valid).update(repeating: 0, count: rowLength - valid) }
+        let written = Swift.max(vectorEnd, valid)
+        if written < rowLength { (row + written).update(repeating: 0, count: rowLength - written) }
     }
 
     /// Causal multi-head attention with grouped-query heads (Vaswani et al.
@@ -106,8 +112,10 @@ extension Kernels {
         let qWidth = heads * hd, kvWidth = kvHeads * hd
         let group = heads / kvHeads
         let scale = Float(1 / Double(hd).squareRoot())
-        for b in 0..<B {
-            for h in 0..<heads {
+        // (b, h) pairs are independent: split them over the workers, each running single-threaded sgemm.
+        Parallel.chunksCallingBLAS(B * heads) { pairs in
+            for pair in pairs {
+                let b = pair / heads, h = pair % heads
                 let g = h / group
                 let qh = q + b * T * qWidth + h * hd
                 let kh = k + b * T * kvWidth + g * hd

@@ -17,32 +17,32 @@ extension Kernels {
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, rows N: Int, vocabSize V: Int
     ) -> Float? {
         let vectorEnd = V & ~7
+        // Rows are independent: each worker fills lse and losses for its rows; the mean is summed after.
+        Parallel.chunks(N, minimumChunk: 128) { rows in
+            for n in rows {
+                let z = logits + n * V
+                var maxv = V8(repeating: -.infinity)
+                var i = 0
+                while i < vectorEnd { maxv = FastMath.max(maxv, z.load8(i)); i += 8 }
+                var m = maxv.max()
+                while i < V { m = Swift.max(m, z[i]); i += 1 }
+                let mv = V8(repeating: m)
+                var acc = V8()
+                i = 0
+                while i < vectorEnd { acc += FastMath.exp(z.load8(i) - mv); i += 8 }
+                var sum = acc.sum()
+                while i < V { sum += FastMath.exp(z[i] - m); i += 1 }
+                let l = m + Float(Foundation.log(Double(sum)))
+                lse[n] = l
+                let target = targets[n]
+                losses[n] = target == ignoreIndex ? 0 : l - z[Int(target)]
+            }
+        }
         var total = 0.0
         var valid = 0
-        for n in 0..<N {
-            let z = logits + n * V
-            var maxv = V8(repeating: -.infinity)
-            var i = 0
-            while i < vectorEnd { maxv = FastMath.max(maxv, z.load8(i)); i += 8 }
-            var m = maxv.max()
-            while i < V { m = Swift.max(m, z[i]); i += 1 }
-            let mv = V8(repeating: m)
-            var acc = V8()
-            i = 0
-            while i < vectorEnd { acc += FastMath.exp(z.load8(i) - mv); i += 8 }
-            var sum = acc.sum()
-            while i < V { sum += FastMath.exp(z[i] - m); i += 1 }
-            let l = m + Float(Foundation.log(Double(sum)))
-            lse[n] = l
-            let target = targets[n]
-            if target == ignoreIndex {
-                losses[n] = 0
-            } else {
-                let loss = l - z[Int(target)]
-                losses[n] = loss
-                total += Double(loss)
-                valid += 1
-            }
+        for n in 0..<N where targets[n] != ignoreIndex {
+            total += Double(losses[n])
+            valid += 1
         }
         return valid == 0 ? nil : Float(total / Double(valid))
     }

@@ -1,7 +1,9 @@
 /// Vectorized float32 `exp` and `tanh` on `SIMD8<Float>`, accurate to a few
 /// float32 ulps (the test bounds the relative error against Foundation over a
-/// dense range). Used by softmax, SiLU and GELU, where calling libm per element
-/// would cost more than the matmuls around them.
+/// dense range). `exp` serves softmax, cross-entropy, SiLU and GELU (through
+/// `(1 + tanh u)/2 = 1/(1 + e^(-2u))`), where calling libm per element would
+/// cost more than the matmuls around them; `tanh` is there for callers that
+/// need tanh itself (e.g. a GELU backward pass).
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 
@@ -23,7 +25,8 @@ public enum FastMath {
     /// to degree 7 (truncation error `|r|^8/8! < 5e-9` relative), `2^n` built
     /// directly in the exponent bits. `ln2` is split in a high part exact in
     /// float32 and a low correction (Cody and Waite) so `r` keeps full precision.
-    @inlinable @inline(__always)
+    // `@_transparent`: `@inline(__always)` alone left this an out-of-line call inside tanh.
+    @_transparent
     public static func exp(_ input: Vector) -> Vector {
         // Clamp with compare-and-select: the generic `clamped` is an out-of-line call per vector.
         var x = input
@@ -55,7 +58,7 @@ public enum FastMath {
     /// for relative error (fit error 4.4e-9), avoiding the cancellation of the
     /// exponential form near 0. Otherwise: `sign(x) (1 - e) / (1 + e)` with
     /// `e = exp(-2|x|)`, where `1 - e >= 0.71` so nothing cancels.
-    @inlinable @inline(__always)
+    @_transparent
     public static func tanh(_ x: Vector) -> Vector {
         // |x| by clearing the sign bit.
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Vector.self)

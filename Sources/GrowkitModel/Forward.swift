@@ -134,3 +134,33 @@ extension ModelWeights {
         return ForwardOutput(logits: acts.logitsTensor(), loss: loss)
     }
 }
+
+extension ModelWeights {
+    /// Converts token ids of any integer type to `Int32`, refusing values no vocabulary can hold.
+    func int32Tokens<Token: BinaryInteger>(_ values: [Token], what: String, seqLen: Int) throws(ModelError)
+        -> [Int32]
+    {
+        var out = [Int32]()
+        out.reserveCapacity(values.count)
+        for (n, value) in values.enumerated() {
+            guard let v = Int32(exactly: value) else {
+                throw .tokenOutOfRange(what: what, batch: n / max(seqLen, 1), position: n % max(seqLen, 1),
+                                       token: Int(clamping: value), vocabSize: config.vocabSize)
+            }
+            out.append(v)
+        }
+        return out
+    }
+
+    /// ``forward(tokens:targets:batchSize:seqLen:)`` for token ids of any integer type
+    /// (`Int`, `UInt16` from a nanoGPT `train.bin`, ...), targets using -100 as ignore index.
+    public func forward<Token: BinaryInteger>(
+        tokens: [Token], targets: [Token]? = nil, batchSize: Int, seqLen: Int
+    ) throws(ModelError) -> ForwardOutput {
+        let t = try int32Tokens(tokens, what: "token", seqLen: seqLen)
+        let g = try targets.map { (values: [Token]) throws(ModelError) in
+            try int32Tokens(values, what: "target", seqLen: seqLen)
+        }
+        return try forward(tokens: t, targets: g, batchSize: batchSize, seqLen: seqLen)
+    }
+}

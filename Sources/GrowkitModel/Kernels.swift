@@ -84,36 +84,38 @@ public enum Kernels {
         rows N: Int, channels C: Int, eps: Float
     ) {
         let vectorEnd = C & ~7
-        for n in 0..<N {
-            let x = inp + n * C
-            let o = out + n * C
-            var acc = V8()
-            var i = 0
-            while i < vectorEnd { acc += x.load8(i); i += 8 }
-            var sum = acc.sum()
-            while i < C { sum += x[i]; i += 1 }
-            let m = sum / Float(C)
-            // Second pass on centred values: no cancellation (torch also centres before squaring).
-            var acc2 = V8()
-            let mv = V8(repeating: m)
-            i = 0
-            while i < vectorEnd { let d = x.load8(i) - mv; acc2 += d * d; i += 8 }
-            var sq = acc2.sum()
-            while i < C { let d = x[i] - m; sq += d * d; i += 1 }
-            let s = 1 / (sq / Float(C) + eps).squareRoot()
-            mean[n] = m
-            rstd[n] = s
-            let sv = V8(repeating: s)
-            i = 0
-            if let bias {
-                while i < vectorEnd {
-                    o.store8((x.load8(i) - mv) * sv * weight.load8(i) + bias.load8(i), i)
-                    i += 8
+        Parallel.chunks(N, minimumChunk: 256) { rows in
+            for n in rows {
+                let x = inp + n * C
+                let o = out + n * C
+                var acc = V8()
+                var i = 0
+                while i < vectorEnd { acc += x.load8(i); i += 8 }
+                var sum = acc.sum()
+                while i < C { sum += x[i]; i += 1 }
+                let m = sum / Float(C)
+                // Second pass on centred values: no cancellation (torch also centres before squaring).
+                var acc2 = V8()
+                let mv = V8(repeating: m)
+                i = 0
+                while i < vectorEnd { let d = x.load8(i) - mv; acc2 += d * d; i += 8 }
+                var sq = acc2.sum()
+                while i < C { let d = x[i] - m; sq += d * d; i += 1 }
+                let s = 1 / (sq / Float(C) + eps).squareRoot()
+                mean[n] = m
+                rstd[n] = s
+                let sv = V8(repeating: s)
+                i = 0
+                if let bias {
+                    while i < vectorEnd {
+                        o.store8((x.load8(i) - mv) * sv * weight.load8(i) + bias.load8(i), i)
+                        i += 8
+                    }
+                    while i < C { o[i] = (x[i] - m) * s * weight[i] + bias[i]; i += 1 }
+                } else {
+                    while i < vectorEnd { o.store8((x.load8(i) - mv) * sv * weight.load8(i), i); i += 8 }
+                    while i < C { o[i] = (x[i] - m) * s * weight[i]; i += 1 }
                 }
-                while i < C { o[i] = (x[i] - m) * s * weight[i] + bias[i]; i += 1 }
-            } else {
-                while i < vectorEnd { o.store8((x.load8(i) - mv) * sv * weight.load8(i), i); i += 8 }
-                while i < C { o[i] = (x[i] - m) * s * weight[i]; i += 1 }
             }
         }
     }
@@ -127,40 +129,57 @@ public enum Kernels {
         weight: UnsafePointer<Float>, rows N: Int, channels C: Int, eps: Float
     ) {
         let vectorEnd = C & ~7
-        for n in 0..<N {
-            let x = inp + n * C
-            let o = out + n * C
-            var acc = V8()
-            var i = 0
-            while i < vectorEnd { let v = x.load8(i); acc += v * v; i += 8 }
-            var sq = acc.sum()
-            while i < C { sq += x[i] * x[i]; i += 1 }
-            let s = 1 / (sq / Float(C) + eps).squareRoot()
-            rstd[n] = s
-            let sv = V8(repeating: s)
-            i = 0
-            while i < vectorEnd { o.store8(weight.load8(i) * (x.load8(i) * sv), i); i += 8 }
-            while i < C { o[i] = weight[i] * (x[i] * s); i += 1 }
+        Parallel.chunks(N, minimumChunk: 256) { rows in
+            for n in rows {
+                let x = inp + n * C
+                let o = out + n * C
+                var acc = V8()
+                var i = 0
+                while i < vectorEnd { let v = x.load8(i); acc += v * v; i += 8 }
+                var sq = acc.sum()
+                while i < C { sq += x[i] * x[i]; i += 1 }
+                let s = 1 / (sq / Float(C) + eps).squareRoot()
+                rstd[n] = s
+                let sv = V8(repeating: s)
+                i = 0
+                while i < vectorEnd { o.store8(weight.load8(i) * (x.load8(i) * sv), i); i += 8 }
+                while i < C { o[i] = weight[i] * (x[i] * s); i += 1 }
+            }
         }
     }
 
     /// GELU, tanh approximation (HF `gelu_new`, Hendrycks and Gimpel 2016):
     ///
-    /// `out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    /// `out = 0.5 x (1 + tanh(u))`, `u = sqrt(2/pi) (x + 0.044715 x^3)`,
+    /// evaluated through the exact identity `(1 + tanh u) / 2 = 1 / (1 + e^(-2u))`:
+    /// `out = x / (1 + e^(-2u))`, one exponential and one division per element and no
+    /// cancellation for negative `u` (where `1 + tanh u` would lose digits).
     /// - out, inp: [count] (may alias).
     public static func geluTanh(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
-        let c = Float((2.0 / Double.pi).squareRoot())
+        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
+            geluTanhSerial(out: out + vectors.lowerBound * 8, inp: inp + vectors.lowerBound * 8,
+                           count: vectors.count * 8)
+        }
+        let tail = count & ~7
+        geluTanhSerial(out: out + tail, inp: inp + tail, count: count - tail)
+    }
+
+    /// `-2 sqrt(2/pi)`: the factor of `x + 0.044715 x^3` in the exponent.
+    static let geluExponentScale = Float(-2 * (2.0 / Double.pi).squareRoot())
+
+    @inline(__always)
+    static func geluTanhSerial(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
+        let c = geluExponentScale
         let vectorEnd = count & ~7
         var i = 0
         while i < vectorEnd {
             let x = inp.load8(i)
-            let u = c * (x + 0.044715 * x * x * x)
-            out.store8(0.5 * x * (1 + FastMath.tanh(u)), i)
+            out.store8(x / (1 + FastMath.exp(c * (x + 0.044715 * x * x * x))), i)
             i += 8
         }
         while i < count {
             let x = inp[i]
-            out[i] = 0.5 * x * (1 + FastMath.tanh(c * (x + 0.044715 * x * x * x)))
+            out[i] = x / (1 + FastMath.exp(c * (x + 0.044715 * x * x * x)))
             i += 1
         }
     }
@@ -168,6 +187,18 @@ public enum Kernels {
     /// SwiGLU gating (Shazeer 2020): `out = silu(gate) * up`, `silu(g) = g / (1 + e^-g)`.
     /// - out, gate, up: [count] (out may alias either input).
     public static func swiglu(
+        out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int
+    ) {
+        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
+            let start = vectors.lowerBound * 8
+            swigluSerial(out: out + start, gate: gate + start, up: up + start, count: vectors.count * 8)
+        }
+        let tail = count & ~7
+        swigluSerial(out: out + tail, gate: gate + tail, up: up + tail, count: count - tail)
+    }
+
+    @inline(__always)
+    static func swigluSerial(
         out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int
     ) {
         let vectorEnd = count & ~7

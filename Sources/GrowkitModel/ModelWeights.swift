@@ -126,6 +126,26 @@ public struct ModelWeights: Sendable {
         self.values = values
     }
 
+    /// Wraps an already packed flat buffer (canonical order of ``ParameterLayout``), e.g. a
+    /// trainer's parameter vector. Checks the config, the total size, and that every value is
+    /// finite (naming the tensor that holds a NaN or infinity).
+    public init(config: ModelConfig, values: [Float]) throws(ModelError) {
+        do { try config.validate() } catch { throw .invalidConfig(error) }
+        let layout = ParameterLayout(config: config)
+        guard values.count == layout.count else {
+            throw .shapeMismatch(name: "flat parameter buffer", expected: [layout.count], actual: [values.count])
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            // The last tensor starting at or before `bad` holds it.
+            let i = layout.offsets.lastIndex(where: { $0 <= bad }) ?? 0
+            throw .nonFiniteWeight(name: layout.specs[i].name, index: bad - layout.offsets[i], value: values[bad])
+        }
+        self.config = config
+        self.layout = layout
+        self.offsets = ModelOffsets(layout: layout, config: config)
+        self.values = values
+    }
+
     /// The parameter named `name` as a tensor (a copy), or nil if the config has none.
     public func tensor(named name: String) -> Tensor? {
         guard let i = layout.index(of: name) else { return nil }

@@ -37,10 +37,18 @@ enum ForwardBenchmark {
                 print("\(c.name): error: \(error)")
             }
         }
-        compareWithTorch(ours)
+        compareWithTorch(ours, runs: runs)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// CPU seconds used by all threads of this process: a work measure that other processes' load
+    /// inflates far less than wall time (the machine is shared).
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 
     static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
@@ -76,25 +84,33 @@ enum ForwardBenchmark {
         var result = 0.0
         for keep in [false, true] {
             let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: keep)
-            var times: [Double] = []
+            var times: [Double] = [], cpu: [Double] = []
             var loss: Float = 0
             for i in 0..<(runs + 2) {
-                let t0 = now()
+                let t0 = now(), c0 = cpuSeconds()
                 loss = try weights.forward(tokens: tokens, targets: targets, activations: acts) ?? .nan
-                if i >= 2 { times.append(now() - t0) }
+                if i >= 2 {
+                    times.append(now() - t0)
+                    cpu.append(cpuSeconds() - c0)
+                }
             }
-            let t = median(times)
+            let t = median(times), best = times.min()!
             let tps = Double(n) / t
             if !keep { result = tps }
-            lines.append(String(format: "%@ forward (%@): %.0f tokens/s, %.1f ms per batch, loss %.4f, activations %.0f MiB",
+            lines.append(String(format: "%@ forward (%@): %.0f tokens/s (best run %.0f), %.1f ms per batch (%.1f ms CPU time), loss %.4f, activations %.0f MiB",
                                 c.name, keep ? "activations kept for backward" : "forward only",
-                                tps, t * 1e3, loss, Double(acts.byteCount) / 1_048_576))
+                                tps, Double(n) / best, t * 1e3, median(cpu) * 1e3, loss, Double(acts.byteCount) / 1_048_576))
             if !keep {
-                let (flops, sgemmTime) = plainSgemm(c, runs: runs)
-                lines.append(String(format: "%@ matmuls: %.2f GFLOP per forward; in the forward %.1f GFLOP/s effective, "
-                                    + "plain cblas_sgemm of the same shapes %.1f GFLOP/s (%.1f ms, %.0f%% of the forward time)",
-                                    c.name, flops / 1e9, flops / t / 1e9, flops / sgemmTime / 1e9, sgemmTime * 1e3,
-                                    100 * sgemmTime / t))
+                let (projections, attention) = sgemmGroups(c)
+                let projectionFlops = flops(projections), attentionFlops = flops(attention)
+                let (projectionTime, projectionCPU) = timeSgemm(projections, runs: runs)
+                let total = projectionFlops + attentionFlops
+                lines.append(String(format: "%@ matmuls: %.2f GFLOP per forward (%.2f projections and head, %.2f causal attention); "
+                                    + "forward %.1f GFLOP/s effective; plain cblas_sgemm of the projection shapes %.1f GFLOP/s "
+                                    + "(%.1f ms = %.0f%% of the forward time; %.1f ms CPU time = %.0f%% of the forward's)",
+                                    c.name, total / 1e9, projectionFlops / 1e9, attentionFlops / 1e9, total / t / 1e9,
+                                    projectionFlops / projectionTime / 1e9, projectionTime * 1e3, 100 * projectionTime / t,
+                                    projectionCPU * 1e3, 100 * projectionCPU / median(cpu)))
             }
         }
         lines.forEach { print($0) }
@@ -104,14 +120,15 @@ enum ForwardBenchmark {
     /// One sgemm shape: `C[m, n] = A[m, k] B^T or B` with the forward's leading dimensions.
     struct Gemm { let m, n, k: Int; let transB: Bool; let lda, ldb, ldc: Int; let repeats: Int }
 
-    /// The sgemm calls of one forward pass (projections, blocked causal attention, head), timed as
-    /// plain sgemm calls on scratch buffers. Returns (FLOPs, median seconds).
-    static func plainSgemm(_ c: Case, runs: Int) -> (Double, Double) {
+    /// The sgemm calls of one forward pass, as two groups timed separately as plain sgemm calls on
+    /// scratch buffers: the projections and head (big, all B*T rows at once) and the blocked causal
+    /// attention products (many small ones). Returns (FLOPs, median seconds) per group.
+    static func sgemmGroups(_ c: Case) -> (projections: [Gemm], attention: [Gemm]) {
         let cfg = c.config
         let N = c.batchSize * c.seqLen, C = cfg.hiddenSize, I = cfg.intermediateSize
         let qw = cfg.queryWidth, kvw = cfg.keyValueWidth, hd = cfg.headDim, T = c.seqLen
         let L = cfg.numLayers
-        var gemms: [Gemm] = [
+        let projections: [Gemm] = [
             Gemm(m: N, n: qw, k: C, transB: true, lda: C, ldb: C, ldc: qw, repeats: L),
             Gemm(m: N, n: kvw, k: C, transB: true, lda: C, ldb: C, ldc: kvw, repeats: 2 * L),
             Gemm(m: N, n: C, k: qw, transB: true, lda: qw, ldb: qw, ldc: C, repeats: L),
@@ -119,20 +136,29 @@ enum ForwardBenchmark {
             Gemm(m: N, n: C, k: I, transB: true, lda: I, ldb: I, ldc: C, repeats: L),
             Gemm(m: N, n: cfg.vocabSize, k: C, transB: true, lda: C, ldb: C, ldc: cfg.vocabSize, repeats: 1),
         ]
+        var attention: [Gemm] = []
         let heads = c.batchSize * cfg.numHeads * L
         var r0 = 0
         while r0 < T {
             let r1 = min(T, r0 + 64)
-            gemms.append(Gemm(m: r1 - r0, n: r1, k: hd, transB: true, lda: qw, ldb: kvw, ldc: T, repeats: heads))
-            gemms.append(Gemm(m: r1 - r0, n: hd, k: r1, transB: false, lda: T, ldb: kvw, ldc: qw, repeats: heads))
+            attention.append(Gemm(m: r1 - r0, n: r1, k: hd, transB: true, lda: qw, ldb: kvw, ldc: T, repeats: heads))
+            attention.append(Gemm(m: r1 - r0, n: hd, k: r1, transB: false, lda: T, ldb: kvw, ldc: qw, repeats: heads))
             r0 = r1
         }
-        let flops = gemms.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.repeats) }
+        return (projections, attention)
+    }
+
+    static func flops(_ gemms: [Gemm]) -> Double {
+        gemms.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.repeats) }
+    }
+
+    /// Median wall and CPU seconds of running every call in `gemms` as plain `cblas_sgemm` on scratch buffers.
+    static func timeSgemm(_ gemms: [Gemm], runs: Int) -> (wall: Double, cpu: Double) {
         let largest = gemms.map { max($0.m * $0.lda, $0.n * $0.ldb, $0.k * $0.ldb, $0.m * $0.ldc) }.max()! + 1
         var a = [Float](repeating: 0.01, count: largest), b = a, out = a
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for i in 0..<(runs + 1) {
-            let t0 = now()
+            let t0 = now(), c0 = cpuSeconds()
             a.withUnsafeMutableBufferPointer { a in
                 b.withUnsafeMutableBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
@@ -146,13 +172,16 @@ enum ForwardBenchmark {
                     }
                 }
             }
-            if i >= 1 { times.append(now() - t0) }
+            if i >= 1 {
+                times.append(now() - t0)
+                cpu.append(cpuSeconds() - c0)
+            }
         }
-        return (flops, median(times))
+        return (median(times), median(cpu))
     }
 
     /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.
-    static func compareWithTorch(_ ours: [String: Double]) {
+    static func compareWithTorch(_ ours: [String: Double], runs: Int) {
         let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
         guard FileManager.default.fileExists(atPath: script) else {
             print("torch comparison: \(script) not found (run from the package root)")
@@ -162,7 +191,7 @@ enum ForwardBenchmark {
             print("torch comparison: PyTorch is not installed (python3 -c 'import torch' failed)")
             return
         }
-        guard let result = runPython([script]), result.status == 0 else {
+        guard let result = runPython([script, "--runs", "\(runs)", "--warmup", "2"]), result.status == 0 else {
             print("torch comparison: \(script) failed")
             return
         }

@@ -20,14 +20,24 @@ enum ForwardProfile {
         let q = buffer(N * qw), k = buffer(N * kvw), v = buffer(N * kvw), probs = buffer(B * cfg.numHeads * T * T)
         let att = buffer(N * qw), up = buffer(N * I), gate = buffer(N * I), act = buffer(N * I)
         let cosT = buffer(T * hd / 2), sinT = buffer(T * hd / 2)
+        func cpuSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
         func time(_ name: String, _ body: () -> Void) {
             var ts: [Double] = []
+            var cpu: [Double] = []
             for i in 0..<(runs + 1) {
-                let t0 = ForwardBenchmark.now()
+                let t0 = ForwardBenchmark.now(), c0 = cpuSeconds()
                 body()
-                if i > 0 { ts.append(ForwardBenchmark.now() - t0) }
+                if i > 0 {
+                    ts.append(ForwardBenchmark.now() - t0)
+                    cpu.append(cpuSeconds() - c0)
+                }
             }
-            print(String(format: "  %@ %-28@ %8.3f ms", c.name, name, ForwardBenchmark.median(ts) * 1e3))
+            print(String(format: "  %@ %@: median %.3f ms, best %.3f ms, process CPU time %.3f ms", c.name, name,
+                         ForwardBenchmark.median(ts) * 1e3, ts.min()! * 1e3, ForwardBenchmark.median(cpu) * 1e3))
         }
         print("\(c.name) per-layer kernel times (median of \(runs)):")
         time("layerNorm") { Kernels.layerNorm(out: y, mean: mean, rstd: rstd, inp: x, weight: w, bias: w, rows: N, channels: C, eps: 1e-5) }
@@ -47,5 +57,18 @@ enum ForwardProfile {
         time("geluTanh") { Kernels.geluTanh(out: act, inp: up, count: N * I) }
         time("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, count: N * I) }
         time("residual copy") { y.update(from: x, count: N * C) }
+        // Per-element cost in cache, by this thread's CPU time (insensitive to other processes' load).
+        func cpuNanosPerElement(_ name: String, _ body: (Int) -> Void) {
+            let count = 1 << 14, repeats = 400
+            var ts = timespec(), te = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            for _ in 0..<repeats { body(count) }
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &te)
+            let seconds = Double(te.tv_sec - ts.tv_sec) + Double(te.tv_nsec - ts.tv_nsec) * 1e-9
+            print(String(format: "  %@ %@ in cache, one thread: %.2f ns per element (thread CPU time)",
+                         c.name, name, seconds / Double(count * repeats) * 1e9))
+        }
+        cpuNanosPerElement("geluTanh") { Kernels.geluTanh(out: act, inp: up, count: $0) }
+        cpuNanosPerElement("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, count: $0) }
     }
 }

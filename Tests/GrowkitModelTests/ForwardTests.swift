@@ -25,7 +25,9 @@ let tinyConfigs: [(String, ModelConfig)] = {
 
 @Suite("Whole-model forward against a naive Double-precision model")
 struct ForwardTests {
-    @Test(arguments: tinyConfigs.indices, [(2, 9), (1, 70)])
+    // (3, 5): rows shorter than one vector; (8, 70): 560 positions, enough for the row-parallel
+    // paths of the norms, RoPE and cross-entropy.
+    @Test(arguments: tinyConfigs.indices, [(3, 5), (2, 9), (1, 70), (8, 70)])
     func logitsAndLossMatchNaiveModel(configIndex: Int, shape: (Int, Int)) throws {
         let (_, config) = tinyConfigs[configIndex]
         let (B, T) = shape
@@ -78,5 +80,17 @@ struct ForwardTests {
         let weights = try ModelWeights(config: config, parameters: params)
         #expect(weights.parameterDictionary() == params)
         #expect(weights.values.count == config.parameterCount)
+        let again = try ModelWeights(config: config, values: weights.values)
+        #expect(again.parameterDictionary() == params)
+        var broken = weights.values
+        let offset = try #require(weights.layout.offset(of: "model.layers.1.mlp.up_proj.weight"))
+        broken[offset + 7] = .nan
+        #expect {
+            try ModelWeights(config: config, values: broken)
+        } throws: { error in
+            guard case ModelError.nonFiniteWeight(let name, let index, _) = error else { return false }
+            return name == "model.layers.1.mlp.up_proj.weight" && index == 7
+        }
+        #expect(throws: ModelError.self) { try ModelWeights(config: config, values: Array(broken.dropLast())) }
     }
 }

@@ -147,6 +147,23 @@ struct KernelTests {
         #expect(maxAbsDiff(x, expected) < tolerance)
     }
 
+    @Test func elementwiseKernelsSplitOverWorkersMatchTheFormula() {
+        // 70_001 elements: above the parallel threshold, with a scalar tail.
+        var rng = TestRandom(seed: 9)
+        let count = 70_001
+        let x = rng.floats(count, scale: 8), up = rng.floats(count, scale: 2)
+        var gelu = [Float](repeating: 0, count: count), glu = gelu
+        withPointers(&gelu) { Kernels.geluTanh(out: $0, inp: x, count: count) }
+        withPointers(&glu) { Kernels.swiglu(out: $0, gate: x, up: up, count: count) }
+        let expectedGelu = x.map { v -> Double in
+            let d = Double(v)
+            return 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
+        }
+        let expectedGlu = zip(x, up).map { g, u in Double(g) / (1 + exp(-Double(g))) * Double(u) }
+        #expect(maxAbsDiff(gelu, expectedGelu) < tolerance)
+        #expect(maxAbsDiff(glu, expectedGlu) < tolerance)
+    }
+
     @Test func swigluIsSiluOfGateTimesUp() {
         var rng = TestRandom(seed: 5)
         let gate = rng.floats(101, scale: 12), up = rng.floats(101, scale: 2)

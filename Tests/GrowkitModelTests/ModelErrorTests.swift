@@ -135,3 +135,20 @@ struct ModelErrorTests {
         #expect(throws: ModelError.self) { try Activations(config: llama, batchSize: 1 << 20, seqLen: 1 << 12) }
     }
 }
+
+@Suite("Token ids of other integer types")
+struct TokenTypeTests {
+    @Test func intTokensGiveTheSameResultAndHugeIdsAreRefused() throws {
+        let config = tinyConfigs[2].1
+        let weights = try ModelWeights(config: config, parameters: randomParameters(config, seed: 8))
+        let tokens = [3, 1, 4, 1, 5, 9]
+        let a = try weights.forward(tokens: tokens, targets: [1, 4, 1, 5, 9, -100], batchSize: 2, seqLen: 3)
+        let b = try weights.forward(tokens: tokens.map(Int32.init), targets: [1, 4, 1, 5, 9, -100] as [Int32],
+                                    batchSize: 2, seqLen: 3)
+        #expect(a.logits == b.logits && a.loss == b.loss)
+        #expect(throws: ModelError.tokenOutOfRange(what: "token", batch: 1, position: 1, token: 1 << 40,
+                                                   vocabSize: config.vocabSize)) {
+            try weights.forward(tokens: [1, 2, 3, 4, 1 << 40, 6], batchSize: 2, seqLen: 3)
+        }
+    }
+}
