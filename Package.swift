@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "GrowkitState", dependencies: ["GrowkitStorage", "GrowkitRandom"]),
         .target(name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS"]),
         .target(name: "GrowkitPlan"),
-        .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState"]),
+        .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState", "GrowkitStorage", "GrowkitPlan"]),
         .executableTarget(
             name: "growkit",
             dependencies: [

@@ -74,11 +74,11 @@ struct EvalCommand: ParsableCommand {
             throw EvaluationError.model(checkpoint: checkpoint, message: error.description)
         }
 
-        var line = EvalProgressLine()
+        let progress = TerminalProgress(plainLines: true)
         let result = try Evaluator.evaluate(weights: weights, checkpoint: checkpoint, data: source, settings: settings) {
-            line.report($0)
+            progress.update($0)
         }
-        line.finish()
+        progress.finish()
 
         if json {
             let report = EvalReport(checkpoint: checkpoint, data: data, format: source.format.description, split: split.rawValue,
@@ -129,26 +129,5 @@ private struct EvalReport: Encodable {
         try c.encode(result.tokens, forKey: .tokens)
         try c.encode(result.seconds, forKey: .seconds)
         try c.encode(result.tokensPerSecond, forKey: .tokensPerSecond)
-    }
-}
-
-/// Renders evaluation progress on stderr: one rewritten line on a terminal,
-/// otherwise a plain line at roughly every tenth of the run and at the end.
-private struct EvalProgressLine {
-    let isTerminal = isatty(STDERR_FILENO) != 0
-    var drewOnTerminal = false
-
-    mutating func report(_ p: EvaluationProgress) {
-        let text = "eval batch \(p.batch)/\(p.batches)  loss \(String(format: "%.4f", p.meanLoss))  \(Int(p.tokensPerSecond.rounded())) tok/s"
-        if isTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
-            drewOnTerminal = true
-        } else if p.batch == p.batches || p.batch % max(1, p.batches / 10) == 0 {
-            FileHandle.standardError.write(Data("\(text)\n".utf8))
-        }
-    }
-
-    func finish() {
-        if drewOnTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

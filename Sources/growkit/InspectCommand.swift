@@ -30,60 +30,20 @@ struct InspectCommand: ParsableCommand {
         let reader = try CheckpointReader(path: checkpoint)
         var statistics: [(StoredTensorInfo, TensorStatistics)]? = nil
         if stats {
-            let progress = ProgressLine(label: "stats", totalBytes: reader.tensorBytes.raw)
-            statistics = try reader.tensorStatistics(progress: progress.update)
+            let progress = TerminalProgress(plainLines: reader.tensorBytes.raw >= 64 << 20)
+            statistics = try reader.tensorStatistics { progress.update("stats", $0) }
             progress.finish()
         }
         if verify {
-            let verifyProgress = ProgressLine(label: "verify", totalBytes: reader.tensorBytes.raw)
-            try reader.verifyAllChunks(progress: verifyProgress.update)
-            verifyProgress.finish()
+            let progress = TerminalProgress(plainLines: reader.tensorBytes.raw >= 64 << 20)
+            try reader.verifyAllChunks { progress.update("verify", $0) }
+            progress.finish()
         }
         if json {
             print(InspectJSON.document(reader, statistics: statistics, verified: verify))
         } else {
             print(InspectText.report(reader, statistics: statistics, verified: verify), terminator: "")
         }
-    }
-}
-
-/// Progress of a long read on stderr: an updating line on a terminal; plain
-/// lines every 10% otherwise, and only for large files (so small runs and
-/// scripted error checks see nothing but the result).
-final class ProgressLine {
-    let label: String
-    let totalBytes: Int
-    let isTerminal = isatty(2) != 0
-    let start = Date()
-    var lastDecile = -1
-    var shown = false
-
-    init(label: String, totalBytes: Int) {
-        self.label = label
-        self.totalBytes = totalBytes
-    }
-
-    func update(_ progress: TensorProgress) {
-        let elapsed = max(Date().timeIntervalSince(start), 1e-9)
-        let rate = Double(progress.bytesDone) / elapsed
-        let remaining = rate > 0 ? Double(progress.bytesTotal - progress.bytesDone) / rate : 0
-        let line = String(format: "%@: tensor %d/%d, %.1f MB/s, ETA %.0f s", label, progress.index + 1, progress.count,
-                          rate / 1e6, remaining)
-        if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-            shown = true
-        } else if totalBytes >= 64 << 20 {
-            let decile = progress.bytesTotal > 0 ? progress.bytesDone * 10 / progress.bytesTotal : 10
-            if decile > lastDecile {
-                lastDecile = decile
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-        }
-    }
-
-    func finish() {
-        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        shown = false
     }
 }
 

@@ -1,7 +1,5 @@
 import Foundation
-import GrowkitModel
-import GrowkitState
-import GrowkitStorage
+import GrowkitTraining
 import Numerics
 import Testing
 
@@ -11,32 +9,19 @@ let hfFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 
 @Suite("Forward pass against Hugging Face transformers reference fixtures")
 struct HFReferenceTests {
-    @Test(arguments: ["gpt2_tied", "llama_gqa", "llama_head_dim", "llama_mqa"])
+    @Test(arguments: ReferenceCase.standardNames)
     func logitsAndLossMatchTransformers(case name: String) throws {
-        let reader = try CheckpointReader(path: "\(hfFixtures)/\(name).h5")
-        var parameters: [String: Tensor] = [:]
-        for spec in reader.specs { parameters[spec.name] = try reader.parameter(named: spec.name) }
-        let weights = try ModelWeights(config: reader.config, parameters: parameters)
-
-        let reference = try HDF5File.openReadOnly("\(hfFixtures)/\(name).reference.h5")
-        defer { try? reference.close() }
-        let tokensDataset = try reference.openDataset("tokens")
-        let shape = try tokensDataset.shapeAndType().shape
-        let (B, T) = (shape[0], shape[1])
-        let tokens = try tokensDataset.read(Int64.self).map { Int32($0) }
-        let targets = try reference.readDataset("targets", as: Int64.self).map { Int32($0) }
-        let expectedLogits = try reference.readDataset("logits", as: Float.self)
-        let expectedLoss = try reference.readDataset("loss", as: Double.self)[0]
-
-        let output = try weights.forward(tokens: tokens, targets: targets, batchSize: B, seqLen: T)
-        #expect(output.logits.shape == [B, T, reader.config.vocabSize])
-        let maxDiff = zip(output.logits.data, expectedLogits).map { abs($0 - $1) }.max() ?? .infinity
+        let comparison = try ReferenceCase(folder: hfFixtures, name: name).compare()
         // DESIGN.md section 6: float32 function preservation is max |dlogit| <= 1e-4 and
         // |dloss| <= 1e-5 relative; our kernels reorder sums relative to torch, which moves
         // logits of size ~5 by a few 1e-6.
-        #expect(maxDiff <= 1e-4, "\(name): max |dlogit| = \(maxDiff)")
-        let loss = try #require(output.loss)
-        #expect(Double(loss).isApproximatelyEqual(to: expectedLoss, relativeTolerance: 1e-5),
-                "\(name): loss \(loss) vs transformers \(expectedLoss)")
+        #expect(comparison.maxLogitDifference <= 1e-4, "\(name): max |dlogit| = \(comparison.maxLogitDifference)")
+        #expect(comparison.loss.isApproximatelyEqual(to: comparison.referenceLoss, relativeTolerance: 1e-5),
+                "\(name): loss \(comparison.loss) vs transformers \(comparison.referenceLoss)")
+        #expect(comparison.passes)
+    }
+
+    @Test func missingFixtureIsAClearError() {
+        #expect(throws: ReferenceCheckError.self) { try ReferenceCase(folder: hfFixtures, name: "absent").compare() }
     }
 }

@@ -1,0 +1,92 @@
+import GrowkitModel
+import GrowkitState
+import GrowkitStorage
+
+/// One Hugging Face reference case (fixtures/hf/, written by
+/// tools/make_hf_reference.py): a checkpoint in format v1 and, beside it,
+/// `<case>.reference.h5` with the token batch and what transformers computed.
+public struct ReferenceCase: Sendable {
+    /// The case name, e.g. `llama_gqa`.
+    public var name: String
+    public var checkpointPath: String
+    public var referencePath: String
+
+    public init(folder: String, name: String) {
+        self.name = name
+        checkpointPath = "\(folder)/\(name).h5"
+        referencePath = "\(folder)/\(name).reference.h5"
+    }
+
+    /// The four cases the fixture generator writes: GPT-2 with a tied head,
+    /// Llama with grouped-query attention, with one kv head (RoPE theta 500),
+    /// and with `head_dim` different from `hidden / heads`.
+    public static let standardNames = ["gpt2_tied", "llama_gqa", "llama_mqa", "llama_head_dim"]
+}
+
+/// Our forward pass against transformers' on the same tokens (DESIGN.md section 6).
+public struct ReferenceComparison: Sendable, Codable, Equatable {
+    public var name: String
+    public var family: String
+    /// Mean cross-entropy over the non-ignored targets, ours (float32) and transformers' (float32, stored as float64).
+    public var loss: Double
+    public var referenceLoss: Double
+    /// `max |z - z_ref|` over all `B T V` logits.
+    public var maxLogitDifference: Double
+    public var torchVersion: String
+    public var transformersVersion: String
+
+    /// Function preservation in float32 (DESIGN.md section 6): `max |dlogit| <= 1e-4`
+    /// and `|dloss| <= 1e-5 max(1, |loss|)`.
+    public static let logitTolerance = 1e-4
+    public static let relativeLossTolerance = 1e-5
+
+    public var lossDifference: Double { abs(loss - referenceLoss) }
+
+    public var passes: Bool {
+        maxLogitDifference <= Self.logitTolerance
+            && lossDifference <= Self.relativeLossTolerance * max(1, abs(referenceLoss))
+    }
+}
+
+/// Why a reference check could not run: the fixture is missing or unreadable, or the model refused it.
+public struct ReferenceCheckError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension ReferenceCase {
+    /// Loads the checkpoint, runs the forward pass on the reference tokens and
+    /// targets, and compares logits and loss with transformers' values.
+    public func compare() throws(ReferenceCheckError) -> ReferenceComparison {
+        do {
+            let state = try CheckpointReader(path: checkpointPath).readAll()
+            let weights = try ModelWeights(config: state.config, parameters: state.parameters)
+            let reference = try HDF5File.openReadOnly(referencePath)
+            defer { try? reference.close() }
+            let shape = try reference.openDataset("tokens").shapeAndType().shape
+            guard shape.count == 2 else {
+                throw ReferenceCheckError(description: "\(referencePath): tokens has shape \(shape), expected [batch, seq_len].")
+            }
+            let tokens = try reference.readDataset("tokens", as: Int64.self)
+            let targets = try reference.readDataset("targets", as: Int64.self)
+            let expectedLogits = try reference.readDataset("logits", as: Float.self)
+            let expectedLoss = try reference.readDataset("loss", as: Double.self)
+            let output = try weights.forward(tokens: tokens, targets: targets, batchSize: shape[0], seqLen: shape[1])
+            guard output.logits.count == expectedLogits.count, let loss = output.loss, let referenceLoss = expectedLoss.first else {
+                throw ReferenceCheckError(description: "\(referencePath): logits or loss do not match the batch shape \(shape).")
+            }
+            var maxDifference: Float = 0
+            for (ours, theirs) in zip(output.logits.data, expectedLogits) {
+                maxDifference = max(maxDifference, abs(ours - theirs))
+            }
+            return ReferenceComparison(
+                name: name, family: state.config.family.rawValue, loss: Double(loss), referenceLoss: referenceLoss,
+                maxLogitDifference: Double(maxDifference),
+                torchVersion: (try? reference.stringAttribute("torch_version")) ?? "unknown",
+                transformersVersion: (try? reference.stringAttribute("transformers_version")) ?? "unknown")
+        } catch let error as ReferenceCheckError {
+            throw error
+        } catch {
+            throw ReferenceCheckError(description: "\(error)")
+        }
+    }
+}
