@@ -103,4 +103,12 @@ extension ModelConfig {
 
     /// Total number of parameters (tied head counted once).
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.elementCount } }
+
+    /// Parameters without the token and position embeddings and the head
+    /// (every tensor with a vocab or position axis): Kaplan et al. 2020's N,
+    /// the size their scaling laws, and so staged training's rules, are fitted on.
+    public var nonEmbeddingParameterCount: Int {
+        parameters().filter { !$0.roles.contains(.vocab) && !$0.roles.contains(.position) }
+            .reduce(0) { $0 + $1.elementCount }
+    }
 }

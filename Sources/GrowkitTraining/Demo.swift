@@ -98,7 +98,7 @@ public struct Demo {
 
         let stacking = try StackingTimingRule.du2024.plan(targetParameters: 7e9, tokens: 2e12)
         let staged = try StagedPlanner().plan(
-            smallParameters: Double(parameterCount),
+            smallParameters: Double(settings.config.nonEmbeddingParameterCount),
             tokensPerStep: Double(settings.evaluation.batchSize * settings.evaluation.seqLen), growth: .depth)
         return Report(
             references: references,

@@ -124,10 +124,7 @@ struct PlanCommand: ParsableCommand {
         let history = reader.history
         guard history.count > 0 else { throw PlanCommandError.noHistory(file: path) }
         let config = reader.config
-        // Kaplan's N excludes embeddings (token, position and an untied head).
-        let nonEmbedding = config.parameters()
-            .filter { !$0.name.contains("embed_tokens") && !$0.name.contains("embed_positions") && !$0.name.hasPrefix("lm_head") }
-            .reduce(0) { $0 + Double($1.elementCount) }
+        let nonEmbedding = Double(config.nonEmbeddingParameterCount)
         let tokensPerStep = Double(reader.trainer.batchSize) * Double(reader.trainer.seqLen)
         guard tokensPerStep > 0 else { throw PlanCommandError.badTrainer(file: path, tokensPerStep: tokensPerStep) }
         let assessment: GrowthAssessment

@@ -16,6 +16,13 @@ import Testing
         #expect(config.parameterCount == 6_738_415_616)
     }
 
+    /// Kaplan et al. 2020 count GPT-2 small as 85M non-embedding parameters:
+    /// 12 layers x (12 d^2 + 13 d) = 85,054,464 with d = 768, plus the final norm (2 d).
+    @Test func gpt2SmallNonEmbeddingCount() {
+        let config = ModelConfig.gpt2(vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPosition: 1024)
+        #expect(config.nonEmbeddingParameterCount == 12 * (12 * 768 * 768 + 13 * 768) + 2 * 768)
+    }
+
     @Test func rolesGiveShapes() throws {
         let config = ModelConfig.llama(hiddenSize: 64, numLayers: 2, numHeads: 4, numKVHeads: 2, intermediateSize: 96)
         let byName = Dictionary(uniqueKeysWithValues: config.parameters().map { ($0.name, $0) })
