@@ -39,13 +39,16 @@ let package = Package(
             name: "growkit-bench",
             dependencies: ["GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitTraining", "COpenBLAS"]),
 
+        // Test support only (edits checkpoints in place to make broken files); no product ships it.
+        .target(name: "GrowkitTestSupport", dependencies: ["CHDF5"]),
+
         .testTarget(name: "GrowkitRandomTests", dependencies: ["GrowkitRandom"]),
         .testTarget(
             name: "GrowkitStorageTests",
             dependencies: ["GrowkitStorage", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
             name: "GrowkitStateTests",
-            dependencies: ["GrowkitState", .product(name: "Numerics", package: "swift-numerics")]),
+            dependencies: ["GrowkitState", "GrowkitTestSupport", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
             name: "GrowkitDataTests",
             dependencies: ["GrowkitData"]),
@@ -57,6 +60,6 @@ let package = Package(
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
             name: "GrowkitCLITests",
-            dependencies: ["growkit", "GrowkitState"]),
+            dependencies: ["growkit", "GrowkitState", "GrowkitTestSupport"]),
     ]
 )

@@ -1,4 +1,4 @@
-import CHDF5
+import GrowkitTestSupport
 import Foundation
 import GrowkitState
 import Testing
@@ -99,7 +99,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let checkpoint = folder.appendingPathComponent("bad-heads.h5").path
         try FileManager.default.copyItem(atPath: fixturesFolder.appendingPathComponent("hf/llama_gqa.h5").path, toPath: checkpoint)
-        try Self.setInt64Attribute(file: checkpoint, object: "/config", name: "num_kv_heads", value: 3)
+        try CheckpointSurgery.edit(checkpoint) { try $0.setInt("num_kv_heads", of: "/config", 3) }
         let corpus = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
         let run = try runGrowkit(["eval", checkpoint, "--data", corpus])
         expectCleanFailure(run, mentioning: [checkpoint, "num_kv_heads"])
@@ -123,24 +123,5 @@ import Testing
         let infinite = folder.appendingPathComponent("inf.h5").path
         try CheckpointWriter.write(state, to: infinite)
         expectCleanFailure(try runGrowkit(["eval", infinite, "--data", corpus]), mentioning: [infinite, "model.norm.bias", "-inf"])
-    }
-
-    /// Replaces an int64 attribute in place (the storage layer only creates files): delete it and
-    /// create it again, which also works where HDF5 1.10 cannot rewrite an attribute h5py made.
-    static func setInt64Attribute(file: String, object: String, name: String, value: Int64) throws {
-        let fileID = H5Fopen(file, growkit_H5F_ACC_RDWR(), growkit_H5P_DEFAULT())
-        try #require(fileID >= 0)
-        defer { H5Fclose(fileID) }
-        let group = H5Gopen2(fileID, object, growkit_H5P_DEFAULT())
-        try #require(group >= 0)
-        defer { H5Gclose(group) }
-        try #require(H5Adelete(group, name) >= 0)
-        let space = H5Screate(H5S_SCALAR)
-        defer { H5Sclose(space) }
-        let attribute = H5Acreate2(group, name, growkit_H5T_STD_I64LE(), space, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT())
-        try #require(attribute >= 0)
-        defer { H5Aclose(attribute) }
-        var stored = value
-        try #require(H5Awrite(attribute, growkit_H5T_NATIVE_INT64(), &stored) >= 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GrowkitState
+import GrowkitTestSupport
 import Testing
 
 /// `growkit inspect` and `growkit make-fixture`, run as the built executable.

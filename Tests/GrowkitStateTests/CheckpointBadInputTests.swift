@@ -1,5 +1,6 @@
 import Foundation
 import GrowkitStorage
+import GrowkitTestSupport
 import Testing
 @testable import GrowkitState
 

@@ -1,4 +1,5 @@
 import Foundation
+import GrowkitTestSupport
 import Testing
 @testable import GrowkitState
 

@@ -3,14 +3,14 @@ import Foundation
 
 /// Edits a copy of a checkpoint in place with the HDF5 C API, to make the
 /// broken files of the bad-input tests. Test support only: growkit itself
-/// never opens a checkpoint for writing. (The same helper exists in
-/// GrowkitCLITests; test targets cannot share sources.)
-struct CheckpointSurgery {
-    struct Failure: Error, CustomStringConvertible { var description: String }
+/// never opens a checkpoint for writing. A library target so that every test
+/// target shares one copy; no product ships it.
+public struct CheckpointSurgery {
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
     let id: hid_t
 
     /// Opens `path` read-write, runs `edit`, closes it.
-    static func edit(_ path: String, _ edit: (CheckpointSurgery) throws -> Void) throws {
+    public static func edit(_ path: String, _ edit: (CheckpointSurgery) throws -> Void) throws {
         H5Eset_auto2(growkit_H5E_DEFAULT(), nil, nil)  // no HDF5 error stack on stderr
         let id = H5Fopen(path, growkit_H5F_ACC_RDWR(), growkit_H5P_DEFAULT())
         guard id >= 0 else { throw Failure(description: "cannot open \(path) read-write") }
@@ -23,16 +23,16 @@ struct CheckpointSurgery {
     }
 
     /// Unlinks the group or dataset at `path`.
-    func delete(_ path: String) throws {
+    public func delete(_ path: String) throws {
         try check(H5Ldelete(id, path, growkit_H5P_DEFAULT()), "delete \(path)")
     }
 
-    func deleteAttribute(_ name: String, of object: String) throws {
+    public func deleteAttribute(_ name: String, of object: String) throws {
         try check(H5Adelete_by_name(id, object, name, growkit_H5P_DEFAULT()), "delete attribute \(name) of \(object)")
     }
 
     /// Replaces (or creates) a scalar int64 attribute.
-    func setInt(_ name: String, of object: String, _ value: Int64) throws {
+    public func setInt(_ name: String, of object: String, _ value: Int64) throws {
         try? deleteAttribute(name, of: object)
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
@@ -44,7 +44,7 @@ struct CheckpointSurgery {
     }
 
     /// Replaces (or creates) a scalar fixed-length string attribute.
-    func setString(_ name: String, of object: String, _ value: String) throws {
+    public func setString(_ name: String, of object: String, _ value: String) throws {
         try? deleteAttribute(name, of: object)
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
@@ -59,13 +59,13 @@ struct CheckpointSurgery {
     }
 
     /// Replaces the dataset at `path` by a float32 dataset of `shape` (zeros).
-    func replaceWithFloat32(_ path: String, shape: [Int]) throws {
+    public func replaceWithFloat32(_ path: String, shape: [Int]) throws {
         try delete(path)
         try addFloat32(path, shape: shape)
     }
 
     /// Adds a float32 dataset of `shape` (zeros) at `path`, making missing groups.
-    func addFloat32(_ path: String, shape: [Int]) throws {
+    public func addFloat32(_ path: String, shape: [Int]) throws {
         let lcpl = H5Pcreate(growkit_H5P_LINK_CREATE())
         defer { H5Pclose(lcpl) }
         H5Pset_create_intermediate_group(lcpl, 1)
@@ -80,7 +80,7 @@ struct CheckpointSurgery {
 
 /// Byte offset and stored size of the first chunk of dataset `path` in the file
 /// (`H5Dget_chunk_info`, HDF5 1.10.5 and later).
-func firstChunkOffset(_ file: String, dataset path: String) throws -> (offset: Int, size: Int) {
+public func firstChunkOffset(_ file: String, dataset path: String) throws -> (offset: Int, size: Int) {
     H5Eset_auto2(growkit_H5E_DEFAULT(), nil, nil)
     let id = H5Fopen(file, growkit_H5F_ACC_RDONLY(), growkit_H5P_DEFAULT())
     guard id >= 0 else { throw CheckpointSurgery.Failure(description: "cannot open \(file)") }
@@ -102,7 +102,7 @@ func firstChunkOffset(_ file: String, dataset path: String) throws -> (offset: I
 
 /// Flips one byte in the middle of the first chunk of `dataset`: the chunk's
 /// fletcher32 no longer matches, and nothing else in the file changes.
-func corruptFirstChunk(_ file: String, dataset: String) throws {
+public func corruptFirstChunk(_ file: String, dataset: String) throws {
     let (offset, size) = try firstChunkOffset(file, dataset: dataset)
     let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file))
     defer { try? handle.close() }
