@@ -47,6 +47,33 @@ public enum Parallel {
     }
 }
 
+/// How the forward pass spreads its large projection matmuls (`Y[N, out] = X[N, in] · W^T + b`,
+/// N = B*T rows) over the cores.
+public enum MatmulThreading: Sendable, CaseIterable {
+    /// One `cblas_sgemm` call per projection, threaded by OpenBLAS's own pool
+    /// (which spin-waits between calls and synchronises inside each one).
+    case openBLAS
+    /// OpenBLAS set to one thread for the whole forward pass; each projection is split by
+    /// rows of `X` over ``Parallel/workers`` (each worker `Y[rows] = X[rows] · W^T + b`).
+    case splitRows
+    /// Like ``splitRows`` but split by output columns (rows of `W`): each worker
+    /// `Y[:, cols] = X · W[cols]^T + b[cols]`.
+    case splitColumns
+}
+
+extension Parallel {
+    /// Runs `body` with OpenBLAS at one thread (process-wide, restored afterwards) when
+    /// `threading` splits the matmuls itself; otherwise runs it unchanged.
+    @inlinable
+    public static func withMatmulThreading<R>(_ threading: MatmulThreading, _ body: () throws -> R) rethrows -> R {
+        guard threading != .openBLAS, workers > 1 else { return try body() }
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        return try body()
+    }
+}
+
 /// A value shared with concurrent workers that only touch disjoint memory through it.
 public struct UncheckedSendable<Value>: @unchecked Sendable {
     public let value: Value

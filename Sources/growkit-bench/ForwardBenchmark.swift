@@ -23,6 +23,12 @@ enum ForwardBenchmark {
 
     static func run(arguments: [String]) {
         let runs = arguments.compactMap(Int.init).first ?? 7
+        if arguments.contains("--ab") {
+            print("growkit-bench forward --ab: matmul threading modes alternated in one process, batch 8, seq 256, "
+                  + "\(runs) rounds after 2 warmup rounds, OpenBLAS \(openblas_get_num_threads()) threads")
+            for c in cases { compareThreading(c, rounds: runs) }
+            return
+        }
         if arguments.contains("--profile") {
             for c in cases { ForwardProfile.run(c, runs: runs) }
             return
@@ -115,6 +121,55 @@ enum ForwardBenchmark {
         }
         lines.forEach { print($0) }
         return result
+    }
+
+    /// A/B(/C) of ``MatmulThreading`` modes: each round runs one forward per mode, in rotating
+    /// order, so load from other processes hits every mode alike. Prints per mode the median wall
+    /// and CPU time, the median of the per-round time ratios against `.openBLAS`, and the largest
+    /// logit difference against `.openBLAS`.
+    static func compareThreading(_ c: Case, rounds: Int) {
+        do {
+            let config = c.config
+            let base = try ModelWeights(config: config, parameters: randomParameters(config))
+            let modes = MatmulThreading.allCases
+            let n = c.batchSize * c.seqLen
+            let tokens = (0..<n).map { Int32(($0 * 7919) % config.vocabSize) }
+            let targets = (0..<n).map { Int32(($0 * 7919 + 1) % config.vocabSize) }
+            let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: false)
+            var wall = [[Double]](repeating: [], count: modes.count), cpu = wall
+            var logits: [[Float]] = []
+            for (i, mode) in modes.enumerated() {
+                var w = base
+                w.matmulThreading = mode
+                try w.forward(tokens: tokens, targets: targets, activations: acts)
+                logits.append(acts.logitsTensor().data)
+                _ = i
+            }
+            for round in 0..<(rounds + 2) {
+                for k in 0..<modes.count {
+                    let i = (round + k) % modes.count
+                    var w = base
+                    w.matmulThreading = modes[i]
+                    let t0 = now(), c0 = cpuSeconds()
+                    try w.forward(tokens: tokens, targets: targets, activations: acts)
+                    if round >= 2 {
+                        wall[i].append(now() - t0)
+                        cpu[i].append(cpuSeconds() - c0)
+                    }
+                }
+            }
+            for (i, mode) in modes.enumerated() {
+                let ratios = zip(wall[0], wall[i]).map { $0 / $1 }
+                let diff = zip(logits[0], logits[i]).map { abs($0 - $1) }.max() ?? 0
+                print(String(format: "%@ %@: %.1f ms wall (min %.1f), %.1f ms CPU, %.0f tokens/s; "
+                             + "speed-up vs openBLAS per round: median %.3f (min %.3f, max %.3f); max |logit diff| %g",
+                             c.name, "\(mode)".padding(toLength: 12, withPad: " ", startingAt: 0),
+                             median(wall[i]) * 1e3, wall[i].min()! * 1e3, median(cpu[i]) * 1e3,
+                             Double(n) / median(wall[i]), median(ratios), ratios.min()!, ratios.max()!, Double(diff)))
+            }
+        } catch {
+            print("\(c.name): error: \(error)")
+        }
     }
 
     /// One sgemm shape: `C[m, n] = A[m, k] B^T or B` with the forward's leading dimensions.
