@@ -43,6 +43,8 @@ extension ModelWeights {
     ///
     /// Pre-norm decoder (DESIGN.md section 4), per block `l`:
     /// `h = h + o_proj(attn(norm1(h)))`, `h = h + mlp(norm2(h))`; then `logits = head(norm(h))`.
+    /// The projections are threaded as ``matmulThreading`` says; with a split mode OpenBLAS is set to
+    /// one thread (process-wide) for the duration of the call.
     /// - Returns: the mean cross-entropy against `targets` (ignore index -100) when given, else nil.
     /// - Throws: ``ModelError`` for token ids outside the vocabulary (naming the position), a sequence
     ///   longer than `max_position` with learned positions, wrong input counts, or no valid target.

@@ -7,6 +7,8 @@ import GrowkitState
 /// (DESIGN.md section 9), the GFLOP/s of its matmuls against plain `cblas_sgemm`
 /// calls of the same shapes timed in the same run, and, when PyTorch is
 /// installed, the ratio against `tools/bench_torch_forward.py` (torch eager).
+/// `growkit-bench forward --ab [rounds]` instead compares the ``MatmulThreading`` modes, alternated
+/// round by round in this one process (wall and CPU time, per-round speed-up, logit differences).
 enum ForwardBenchmark {
     struct Case {
         let name: String
@@ -138,12 +140,11 @@ enum ForwardBenchmark {
             let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: false)
             var wall = [[Double]](repeating: [], count: modes.count), cpu = wall
             var logits: [[Float]] = []
-            for (i, mode) in modes.enumerated() {
+            for mode in modes {
                 var w = base
                 w.matmulThreading = mode
                 try w.forward(tokens: tokens, targets: targets, activations: acts)
                 logits.append(acts.logitsTensor().data)
-                _ = i
             }
             for round in 0..<(rounds + 2) {
                 for k in 0..<modes.count {
