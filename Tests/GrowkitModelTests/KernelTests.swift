@@ -235,11 +235,11 @@ struct KernelTests {
         let x = rng.floats(N * inF), w = rng.floats(outF * inF), b = rng.floats(outF)
         let start = rng.floats(N * outF)
         var y = start
+        // Not wrapped in `Parallel.withMatmulThreading`: OpenBLAS's thread count is process-wide and
+        // tests run concurrently; the split is correct (only oversubscribed) with OpenBLAS threaded.
         withPointers(&y) { out in
-            Parallel.withMatmulThreading(threading) {
-                Kernels.linear(out: out, inp: x, weight: w, bias: b, rows: N, inFeatures: inF, outFeatures: outF,
-                               accumulate: accumulate, threading: threading)
-            }
+            Kernels.linear(out: out, inp: x, weight: w, bias: b, rows: N, inFeatures: inF, outFeatures: outF,
+                           accumulate: accumulate, threading: threading)
         }
         var expected = [Double]()
         for n in 0..<N { for o in 0..<outF {
