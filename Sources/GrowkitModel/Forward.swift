@@ -43,6 +43,8 @@ extension ModelWeights {
     ///
     /// Pre-norm decoder (DESIGN.md section 4), per block `l`:
     /// `h = h + o_proj(attn(norm1(h)))`, `h = h + mlp(norm2(h))`; then `logits = head(norm(h))`.
+    /// The projections are threaded as ``matmulThreading`` says; with a split mode OpenBLAS is set to
+    /// one thread (process-wide) for the duration of the call.
     /// - Returns: the mean cross-entropy against `targets` (ignore index -100) when given, else nil.
     /// - Throws: ``ModelError`` for token ids outside the vocabulary (naming the position), a sequence
     ///   longer than `max_position` with learned positions, wrong input counts, or no valid target.
@@ -57,7 +59,8 @@ extension ModelWeights {
         let hd = cfg.headDim, qw = cfg.queryWidth, kvw = cfg.keyValueWidth
         let eps = Float(cfg.normEps)
         let layerNorm = cfg.norm == .layernorm
-        return values.withUnsafeBufferPointer { buffer -> Float? in
+        let threading = matmulThreading
+        return Parallel.withMatmulThreading(threading) { values.withUnsafeBufferPointer { buffer -> Float? in
             let w = buffer.baseAddress!
             func opt(_ offset: Int?) -> UnsafePointer<Float>? { offset.map { w + $0 } }
             func norm(
@@ -80,11 +83,11 @@ extension ModelWeights {
                 // Attention half: a.residualMid = h + o_proj(attn(norm1(h))).
                 norm(a.norm1, a.norm1Mean, a.norm1Rstd, a.residualIn, p.norm1Weight, p.norm1Bias)
                 Kernels.linear(out: a.q, inp: a.norm1, weight: w + p.qWeight, bias: opt(p.qBias),
-                               rows: N, inFeatures: C, outFeatures: qw)
+                               rows: N, inFeatures: C, outFeatures: qw, threading: threading)
                 Kernels.linear(out: a.k, inp: a.norm1, weight: w + p.kWeight, bias: opt(p.kBias),
-                               rows: N, inFeatures: C, outFeatures: kvw)
+                               rows: N, inFeatures: C, outFeatures: kvw, threading: threading)
                 Kernels.linear(out: a.v, inp: a.norm1, weight: w + p.vWeight, bias: opt(p.vBias),
-                               rows: N, inFeatures: C, outFeatures: kvw)
+                               rows: N, inFeatures: C, outFeatures: kvw, threading: threading)
                 if cfg.position == .rope {
                     Kernels.rope(a.q, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
                                  heads: cfg.numHeads, headDim: hd, rowStride: qw)
@@ -96,15 +99,15 @@ extension ModelWeights {
                                         headDim: hd)
                 a.residualMid.update(from: a.residualIn, count: N * C)
                 Kernels.linear(out: a.residualMid, inp: a.attnOut, weight: w + p.oWeight, bias: opt(p.oBias),
-                               rows: N, inFeatures: qw, outFeatures: C, accumulate: true)
+                               rows: N, inFeatures: qw, outFeatures: C, accumulate: true, threading: threading)
 
                 // MLP half: next residual = residualMid + down(act(norm2(residualMid))).
                 norm(a.norm2, a.norm2Mean, a.norm2Rstd, a.residualMid, p.norm2Weight, p.norm2Bias)
                 Kernels.linear(out: a.mlpUp, inp: a.norm2, weight: w + p.upWeight, bias: opt(p.upBias),
-                               rows: N, inFeatures: C, outFeatures: I)
+                               rows: N, inFeatures: C, outFeatures: I, threading: threading)
                 if let gate = p.gateWeight {
                     Kernels.linear(out: a.mlpGate, inp: a.norm2, weight: w + gate, bias: opt(p.gateBias),
-                                   rows: N, inFeatures: C, outFeatures: I)
+                                   rows: N, inFeatures: C, outFeatures: I, threading: threading)
                     Kernels.swiglu(out: a.mlpAct, gate: a.mlpGate, up: a.mlpUp, count: N * I)
                 } else {
                     Kernels.geluTanh(out: a.mlpAct, inp: a.mlpUp, count: N * I)
@@ -112,16 +115,16 @@ extension ModelWeights {
                 let next = l + 1 < cfg.numLayers ? acts.blocks[l + 1].residualIn : acts.residualFinal
                 next.update(from: a.residualMid, count: N * C)
                 Kernels.linear(out: next, inp: a.mlpAct, weight: w + p.downWeight, bias: opt(p.downBias),
-                               rows: N, inFeatures: I, outFeatures: C, accumulate: true)
+                               rows: N, inFeatures: I, outFeatures: C, accumulate: true, threading: threading)
             }
             norm(acts.finalNorm, acts.finalNormMean, acts.finalNormRstd, acts.residualFinal,
                  offsets.finalNormWeight, offsets.finalNormBias)
             Kernels.linear(out: acts.logits, inp: acts.finalNorm, weight: w + offsets.head, bias: nil,
-                           rows: N, inFeatures: C, outFeatures: V)
+                           rows: N, inFeatures: C, outFeatures: V, threading: threading)
             guard targets != nil else { return nil }
             return Kernels.crossEntropy(lse: acts.logSumExp, losses: acts.losses, logits: acts.logits,
                                         targets: acts.targets, rows: N, vocabSize: V)
-        }
+        } }
     }
 
     /// Convenience: allocates forward-only activations, runs ``forward(tokens:targets:activations:)``

@@ -50,27 +50,63 @@ public enum Kernels {
     /// `Y[N, out] = X[N, in] · W^T + b` when `accumulate` is false, and
     /// `Y[N, out] += X[N, in] · W^T + b` when it is true (used to add a
     /// projection straight into the residual stream).
+    ///
+    /// `threading` says who runs it on several cores: `.openBLAS` makes one sgemm call threaded by
+    /// OpenBLAS; `.splitRows` / `.splitColumns` split it over ``Parallel/workers``, each making a
+    /// single-threaded sgemm call on its rows of `X` / columns of `Y` (the caller sets OpenBLAS to
+    /// one thread, see ``Parallel/withMatmulThreading(_:_:)``). Each output element is the same
+    /// dot product over `in` either way.
     /// - out: [N, outFeatures]; inp: [N, inFeatures]; weight: [outFeatures, inFeatures]; bias: [outFeatures] or nil.
     public static func linear(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, rows N: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false
+        bias: UnsafePointer<Float>?, rows N: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false,
+        threading: MatmulThreading = .openBLAS
+    ) {
+        switch threading {
+        case .openBLAS:
+            linearBlock(out: out, inp: inp, weight: weight, bias: bias, rows: N, inFeatures: inFeatures,
+                        outFeatures: outFeatures, columns: outFeatures, ldOut: outFeatures, accumulate: accumulate)
+        case .splitRows:
+            Parallel.chunks(N, minimumChunk: 32) { rows in
+                linearBlock(out: out + rows.lowerBound * outFeatures, inp: inp + rows.lowerBound * inFeatures,
+                            weight: weight, bias: bias, rows: rows.count, inFeatures: inFeatures,
+                            outFeatures: outFeatures, columns: outFeatures, ldOut: outFeatures, accumulate: accumulate)
+            }
+        case .splitColumns:
+            Parallel.chunks(outFeatures / 16, minimumChunk: 2) { blocks in
+                // Blocks of 16 columns keep each worker's slice a whole number of SIMD kernel widths.
+                let j0 = blocks.lowerBound * 16
+                let j1 = blocks.upperBound == outFeatures / 16 ? outFeatures : blocks.upperBound * 16
+                linearBlock(out: out + j0, inp: inp, weight: weight + j0 * inFeatures, bias: bias.map { $0 + j0 },
+                            rows: N, inFeatures: inFeatures, outFeatures: outFeatures, columns: j1 - j0,
+                            ldOut: outFeatures, accumulate: accumulate)
+            }
+        }
+    }
+
+    /// `Y[0..<N, 0..<columns] (+)= X · W[0..<columns]^T + b[0..<columns]` with row stride `ldOut` in `Y`.
+    @inline(__always)
+    static func linearBlock(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, rows N: Int, inFeatures: Int, outFeatures: Int, columns: Int, ldOut: Int,
+        accumulate: Bool
     ) {
         var beta: Float = accumulate ? 1 : 0
         if let bias {
             // Start from the bias (or add it), then let sgemm accumulate onto it: one pass fewer.
             for n in 0..<N {
-                let o = out + n * outFeatures
+                let o = out + n * ldOut
                 if accumulate {
-                    for j in 0..<outFeatures { o[j] += bias[j] }
+                    for j in 0..<columns { o[j] += bias[j] }
                 } else {
-                    o.update(from: bias, count: outFeatures)
+                    o.update(from: bias, count: columns)
                 }
             }
             beta = 1
         }
         cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(outFeatures), Int32(inFeatures),
-            1, inp, Int32(inFeatures), weight, Int32(inFeatures), beta, out, Int32(outFeatures))
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(columns), Int32(inFeatures),
+            1, inp, Int32(inFeatures), weight, Int32(inFeatures), beta, out, Int32(ldOut))
     }
 
     /// LayerNorm over the last axis (Ba, Kiros and Hinton 2016), as torch:

@@ -92,6 +92,9 @@ public struct ModelWeights: Sendable {
     public let offsets: ModelOffsets
     /// All parameters, concatenated in canonical order.
     public var values: [Float]
+    /// How ``forward(tokens:targets:activations:)`` spreads its projection matmuls over the cores
+    /// (``MatmulThreading``; the default was measured, the others give identical results).
+    public var matmulThreading: MatmulThreading = .openBLAS
 
     /// Validates `parameters` (dotted HF names) against `config` and packs them.
     ///

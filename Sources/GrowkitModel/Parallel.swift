@@ -47,6 +47,43 @@ public enum Parallel {
     }
 }
 
+/// How the forward pass spreads its large projection matmuls (`Y[N, out] = X[N, in] · W^T + b`,
+/// N = B*T rows) over the cores. All three give bit-identical logits (each output element is the
+/// same OpenBLAS dot product over `in`; `growkit-bench forward --ab` checks it).
+///
+/// Default ``openBLAS``, by measurement: `growkit-bench forward --ab 41` (modes alternated per
+/// round in one process, 2 cores, OpenBLAS 0.3.21 pthreads, batch 8 x seq 256, machine shared with
+/// other builds) gave median per-round speed-ups over ``openBLAS`` of 0.995 (gpt2) and 1.052
+/// (llama) for ``splitRows``, 0.986 and 1.052 for ``splitColumns``; earlier runs of 15-25 rounds
+/// 0.999-1.035 (gpt2) and 0.996-1.068 (llama). Process CPU time drops 0-15% with either split
+/// (no OpenBLAS pool spin-waiting between calls), which only turns into wall time when another
+/// process competes for the cores. The forward is bound by the sgemm kernel itself (the
+/// projections run at 160-190 GFLOP/s, about the two cores' peak), so who splits it matters little.
+public enum MatmulThreading: Sendable, CaseIterable {
+    /// One `cblas_sgemm` call per projection, threaded by OpenBLAS's own pool
+    /// (which spin-waits between calls and synchronises inside each one).
+    case openBLAS
+    /// OpenBLAS set to one thread for the whole forward pass; each projection is split by
+    /// rows of `X` over ``Parallel/workers`` (each worker `Y[rows] = X[rows] · W^T + b`).
+    case splitRows
+    /// Like ``splitRows`` but split by output columns (rows of `W`): each worker
+    /// `Y[:, cols] = X · W[cols]^T + b[cols]`.
+    case splitColumns
+}
+
+extension Parallel {
+    /// Runs `body` with OpenBLAS at one thread (process-wide, restored afterwards) when
+    /// `threading` splits the matmuls itself; otherwise runs it unchanged.
+    @inlinable
+    public static func withMatmulThreading<R>(_ threading: MatmulThreading, _ body: () throws -> R) rethrows -> R {
+        guard threading != .openBLAS, workers > 1 else { return try body() }
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        return try body()
+    }
+}
+
 /// A value shared with concurrent workers that only touch disjoint memory through it.
 public struct UncheckedSendable<Value>: @unchecked Sendable {
     public let value: Value

@@ -7,6 +7,9 @@ import GrowkitState
 /// (DESIGN.md section 9), the GFLOP/s of its matmuls against plain `cblas_sgemm`
 /// calls of the same shapes timed in the same run, and, when PyTorch is
 /// installed, the ratio against `tools/bench_torch_forward.py` (torch eager).
+/// `growkit-bench forward [runs] --rounds R` repeats (ours, torch) R times and prints the median
+/// ratio. `growkit-bench forward --ab [rounds]` instead compares the ``MatmulThreading`` modes, alternated
+/// round by round in this one process (wall and CPU time, per-round speed-up, logit differences).
 enum ForwardBenchmark {
     struct Case {
         let name: String
@@ -21,8 +24,24 @@ enum ForwardBenchmark {
                                            intermediateSize: 1024, maxPosition: 256)),
     ]
 
-    static func run(arguments: [String]) {
+    static func run(arguments all: [String]) {
+        var arguments = all
+        var rounds = 1
+        if let i = arguments.firstIndex(of: "--rounds") {
+            rounds = i + 1 < arguments.count ? max(1, Int(arguments[i + 1]) ?? 1) : 1
+            arguments.removeSubrange(i..<min(i + 2, arguments.count))
+        }
         let runs = arguments.compactMap(Int.init).first ?? 7
+        if rounds > 1 {
+            compareWithTorchInRounds(rounds: rounds, runs: runs)
+            return
+        }
+        if arguments.contains("--ab") {
+            print("growkit-bench forward --ab: matmul threading modes alternated in one process, batch 8, seq 256, "
+                  + "\(runs) rounds after 2 warmup rounds, OpenBLAS \(openblas_get_num_threads()) threads")
+            for c in cases { compareThreading(c, rounds: runs) }
+            return
+        }
         if arguments.contains("--profile") {
             for c in cases { ForwardProfile.run(c, runs: runs) }
             return
@@ -117,6 +136,54 @@ enum ForwardBenchmark {
         return result
     }
 
+    /// A/B(/C) of ``MatmulThreading`` modes: each round runs one forward per mode, in rotating
+    /// order, so load from other processes hits every mode alike. Prints per mode the median wall
+    /// and CPU time, the median of the per-round time ratios against `.openBLAS`, and the largest
+    /// logit difference against `.openBLAS`.
+    static func compareThreading(_ c: Case, rounds: Int) {
+        do {
+            let config = c.config
+            let base = try ModelWeights(config: config, parameters: randomParameters(config))
+            let modes = MatmulThreading.allCases
+            let n = c.batchSize * c.seqLen
+            let tokens = (0..<n).map { Int32(($0 * 7919) % config.vocabSize) }
+            let targets = (0..<n).map { Int32(($0 * 7919 + 1) % config.vocabSize) }
+            let acts = try Activations(config: config, batchSize: c.batchSize, seqLen: c.seqLen, keepForBackward: false)
+            var wall = [[Double]](repeating: [], count: modes.count), cpu = wall
+            var logits: [[Float]] = []
+            for mode in modes {
+                var w = base
+                w.matmulThreading = mode
+                try w.forward(tokens: tokens, targets: targets, activations: acts)
+                logits.append(acts.logitsTensor().data)
+            }
+            for round in 0..<(rounds + 2) {
+                for k in 0..<modes.count {
+                    let i = (round + k) % modes.count
+                    var w = base
+                    w.matmulThreading = modes[i]
+                    let t0 = now(), c0 = cpuSeconds()
+                    try w.forward(tokens: tokens, targets: targets, activations: acts)
+                    if round >= 2 {
+                        wall[i].append(now() - t0)
+                        cpu[i].append(cpuSeconds() - c0)
+                    }
+                }
+            }
+            for (i, mode) in modes.enumerated() {
+                let ratios = zip(wall[0], wall[i]).map { $0 / $1 }
+                let diff = zip(logits[0], logits[i]).map { abs($0 - $1) }.max() ?? 0
+                print(String(format: "%@ %@: %.1f ms wall (min %.1f), %.1f ms CPU, %.0f tokens/s; "
+                             + "speed-up vs openBLAS per round: median %.3f (min %.3f, max %.3f); max |logit diff| %g",
+                             c.name, "\(mode)".padding(toLength: 12, withPad: " ", startingAt: 0),
+                             median(wall[i]) * 1e3, wall[i].min()! * 1e3, median(cpu[i]) * 1e3,
+                             Double(n) / median(wall[i]), median(ratios), ratios.min()!, ratios.max()!, Double(diff)))
+            }
+        } catch {
+            print("\(c.name): error: \(error)")
+        }
+    }
+
     /// One sgemm shape: `C[m, n] = A[m, k] B^T or B` with the forward's leading dimensions.
     struct Gemm { let m, n, k: Int; let transB: Bool; let lda, ldb, ldc: Int; let repeats: Int }
 
@@ -178,6 +245,75 @@ enum ForwardBenchmark {
             }
         }
         return (median(times), median(cpu))
+    }
+
+    /// `growkit-bench forward [runs] --rounds R`: R rounds of (our forward-only tokens/s, median of
+    /// `runs`, for both configs; then one torch run of the same), so each ratio compares figures
+    /// taken seconds apart, and the median ratio over rounds is less at the mercy of one burst of
+    /// load from other processes than a single ratio.
+    static func compareWithTorchInRounds(rounds: Int, runs: Int) {
+        print("growkit-bench forward --rounds \(rounds): per round, ours (median of \(runs) forward-only runs) "
+              + "then torch eager (median of \(runs)), OpenBLAS \(openblas_get_num_threads()) threads")
+        var ratios: [String: [Double]] = [:]
+        do {
+            let prepared = try cases.map { c -> (Case, ModelWeights, Activations, [Int32], [Int32]) in
+                let weights = try ModelWeights(config: c.config, parameters: randomParameters(c.config))
+                let acts = try Activations(config: c.config, batchSize: c.batchSize, seqLen: c.seqLen,
+                                           keepForBackward: false)
+                let n = c.batchSize * c.seqLen
+                return (c, weights, acts, (0..<n).map { Int32(($0 * 7919) % c.config.vocabSize) },
+                        (0..<n).map { Int32(($0 * 7919 + 1) % c.config.vocabSize) })
+            }
+            for round in 1...rounds {
+                var ours: [String: (rate: Double, cpu: Double)] = [:]
+                for (c, weights, acts, tokens, targets) in prepared {
+                    var times: [Double] = [], cpu: [Double] = []
+                    for i in 0..<(runs + 2) {
+                        let t0 = now(), c0 = cpuSeconds()
+                        try weights.forward(tokens: tokens, targets: targets, activations: acts)
+                        if i >= 2 { times.append(now() - t0); cpu.append(cpuSeconds() - c0) }
+                    }
+                    ours[c.name] = (Double(c.batchSize * c.seqLen) / median(times), median(cpu))
+                }
+                guard let torch = torchRates(runs: runs, names: Set(ours.keys)) else { return }
+                for c in cases {
+                    guard let mine = ours[c.name], let theirs = torch[c.name] else { continue }
+                    ratios[c.name, default: []].append(mine.rate / theirs)
+                    print(String(format: "round %d %@: ours %.0f tokens/s (%.1f ms CPU per forward), torch %.0f tokens/s, ratio %.2f",
+                                 round, c.name, mine.rate, mine.cpu * 1e3, theirs, mine.rate / theirs))
+                }
+            }
+        } catch {
+            print("forward: error: \(error)")
+        }
+        for c in cases {
+            guard let r = ratios[c.name], !r.isEmpty else { continue }
+            print(String(format: "%@ forward: ratio ours/torch median %.2f over %d rounds (min %.2f, max %.2f)",
+                         c.name, median(r), r.count, r.min()!, r.max()!))
+        }
+    }
+
+    /// Runs tools/bench_torch_forward.py once; tokens/s by config name, or nil (after saying why).
+    static func torchRates(runs: Int, names: Set<String>) -> [String: Double]? {
+        let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
+        guard FileManager.default.fileExists(atPath: script) else {
+            print("torch comparison: \(script) not found (run from the package root)")
+            return nil
+        }
+        guard let result = runPython([script, "--runs", "\(runs)", "--warmup", "2"]), result.status == 0 else {
+            print("torch comparison: \(script) failed (is PyTorch installed?)")
+            return nil
+        }
+        var rates: [String: Double] = [:]
+        for line in result.output.split(separator: "\n") {
+            guard let data = line.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let name = object["config"] as? String, names.contains(name),
+                  let rate = (object["tokens_per_second"] as? NSNumber)?.doubleValue else { continue }
+            rates[name] = rate
+        }
+        if rates.isEmpty { print("torch comparison: no tokens/s figures recognised in the output of \(script)") }
+        return rates.isEmpty ? nil : rates
     }
 
     /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.

@@ -60,6 +60,34 @@ struct ForwardTests {
                 "loss \(loss) vs \(referenceLoss)")
     }
 
+    /// Every ``MatmulThreading`` mode against the naive model. 140 positions are enough rows for
+    /// `.splitRows` to cut each projection in two; these widths are too narrow for `.splitColumns`
+    /// to split (it then runs as one call), whose split is checked in `KernelTests`.
+    @Test(arguments: [0, 3], MatmulThreading.allCases)
+    func everyMatmulThreadingMatchesNaiveModel(configIndex: Int, threading: MatmulThreading) throws {
+        let (_, config) = tinyConfigs[configIndex]
+        let B = 2, T = 70
+        let params = randomParameters(config, seed: UInt64(configIndex) + 21)
+        var weights = try ModelWeights(config: config, parameters: params)
+        weights.matmulThreading = threading
+        var rng = TestRandom(seed: 7)
+        let tokens = (0..<(B * T)).map { _ in rng.int(below: config.vocabSize) }
+        let output = try weights.forward(tokens: tokens.map(Int32.init), batchSize: B, seqLen: T)
+        let naive = NaiveModel(config: config, p: params)
+        let V = config.vocabSize
+        var maxDiff = 0.0
+        for b in 0..<B {
+            let reference = naive.sequenceLogits(Array(tokens[(b * T)..<((b + 1) * T)]))
+            for t in 0..<T {
+                for v in 0..<V {
+                    maxDiff = max(maxDiff, abs(Double(output.logits.data[(b * T + t) * V + v]) - reference[t][v]))
+                }
+            }
+        }
+        // Same scale argument as `logitsAndLossMatchNaiveModel`: float32 rounding over a few layers.
+        #expect(maxDiff < 2e-4, "max |dlogit| = \(maxDiff) with \(threading)")
+    }
+
     @Test func keptAndSharedActivationsGiveIdenticalLogits() throws {
         let config = tinyConfigs[2].1
         let weights = try ModelWeights(config: config, parameters: randomParameters(config, seed: 5))

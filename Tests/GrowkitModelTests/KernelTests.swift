@@ -224,4 +224,30 @@ struct KernelTests {
         } }
         #expect(maxAbsDiff(y, expected) < tolerance)
     }
+
+    /// Every ``MatmulThreading`` mode computes the same products: 70 rows and 70 output columns
+    /// are enough for both splits to cut the work in two (rows in chunks of >= 32, columns in
+    /// blocks of 16 with a 6-column remainder), with and without accumulation.
+    @Test(arguments: MatmulThreading.allCases, [false, true])
+    func linearSplitsMatchNaive(threading: MatmulThreading, accumulate: Bool) {
+        var rng = TestRandom(seed: 11)
+        let N = 70, inF = 9, outF = 70
+        let x = rng.floats(N * inF), w = rng.floats(outF * inF), b = rng.floats(outF)
+        let start = rng.floats(N * outF)
+        var y = start
+        // Not wrapped in `Parallel.withMatmulThreading`: OpenBLAS's thread count is process-wide and
+        // tests run concurrently; the split is correct (only oversubscribed) with OpenBLAS threaded.
+        withPointers(&y) { out in
+            Kernels.linear(out: out, inp: x, weight: w, bias: b, rows: N, inFeatures: inF, outFeatures: outF,
+                           accumulate: accumulate, threading: threading)
+        }
+        var expected = [Double]()
+        for n in 0..<N { for o in 0..<outF {
+            var s = (accumulate ? Double(start[n * outF + o]) : 0) + Double(b[o])
+            for i in 0..<inF { s += Double(x[n * inF + i]) * Double(w[o * inF + i]) }
+            expected.append(s)
+        } }
+        // Sums of 10 terms of magnitude <= 1 in float32: rounding well under 1e-5.
+        #expect(maxAbsDiff(y, expected) < tolerance)
+    }
 }
