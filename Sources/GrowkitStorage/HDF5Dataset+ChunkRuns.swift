@@ -24,14 +24,19 @@ struct ChunkRun {
 /// How runs are cut and spread over threads, measured with `growkit-bench storage`
 /// on a 2-core EPYC (page-cache reads of GPT-2 124M; see StorageBenchmark.swift).
 enum ChunkRunTuning {
-    /// Bytes per run. Small enough that a run's bytes are still in the core's
+    /// Bytes per run (at least one chunk: with the format's ~1 MiB chunks, one
+    /// chunk per run). Small enough that a run's bytes are still in the core's
     /// L2 (2 MiB on the machine measured) when the checksum pass reads them
-    /// right after `preadv` wrote them; large enough that syscalls stay few.
-    static let runBytes = 2 << 20
+    /// right after `preadv` wrote them. Measured warm on GPT-2 124M (best of 3,
+    /// 2 runs each, machine shared): 1 MiB runs 0.63-0.76 of plain read(),
+    /// 2 MiB 0.53-0.66, 4 MiB 0.53-0.58.
+    static let runBytes = 1 << 20
     /// Requests with fewer bytes than this are read on the calling thread: waking
-    /// a worker costs microseconds, more than a small tensor's read.
+    /// a worker costs microseconds, more than a small tensor's read (256 KiB
+    /// measured no better: 0.41-0.68 of plain).
     static let parallelMinimumBytes = 1 << 20
-    /// Threads that read and verify runs side by side (the online cores, at most 4).
+    /// Default threads that read and verify runs side by side (the online cores,
+    /// at most 4); per file: `HDF5File.readThreads`.
     static let workers: Int = {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return online > 0 ? min(4, online) : 1
@@ -61,7 +66,8 @@ extension HDF5Dataset {
         // allows, so the workers get equal shares (chunks are the unit: each
         // chunk's checksum covers its whole bytes).
         let wholeChunks = lastChunk - start + 1
-        let balanced = (wholeChunks + 2 * ChunkRunTuning.workers - 1) / (2 * ChunkRunTuning.workers)
+        let threads = max(1, owningFile?.readThreads ?? ChunkRunTuning.workers)
+        let balanced = (wholeChunks + 2 * threads - 1) / (2 * threads)
         let perRun = max(1, min(256, balanced, ChunkRunTuning.runBytes / max(layout.chunkBytes, 1)))
         var runs: [ChunkRun] = []
         var at = [hsize_t](repeating: 0, count: layout.rank)
@@ -92,14 +98,14 @@ extension HDF5Dataset {
         return (runs, chunk - start)
     }
 
-    /// Reads and verifies `runs`: on `ChunkRunTuning.workers` threads when they
+    /// Reads and verifies `runs`: on `HDF5File.readThreads` threads when they
     /// hold at least `parallelMinimumBytes` (worker w takes runs w, w + W, ...,
     /// so the threads stream through the file side by side), else on this one.
     /// Every chunk is verified before this returns; the first failing run (in
     /// file order) decides the error thrown.
     func executeChunkRuns(_ runs: [ChunkRun], _ layout: RowChunkLayout, descriptor: Int32) throws(StorageError) {
         let totalBytes = runs.reduce(0) { $0 + $1.chunkCount } * layout.chunkBytes
-        let workers = min(ChunkRunTuning.workers, runs.count)
+        let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), runs.count)
         let file = filePath, object = objectPath
         if workers < 2 || totalBytes < ChunkRunTuning.parallelMinimumBytes {
             for run in runs {

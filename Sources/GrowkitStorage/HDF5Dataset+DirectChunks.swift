@@ -13,7 +13,7 @@ import Darwin
 /// extra copies) and checks fletcher32 one word at a time, which caps warm reads
 /// near 1.5 GB/s. Here, on read:
 /// - runs of whole, uncompressed chunks stored back to back (what a sequential
-///   writer produces), about 2 MiB each, are read with one `preadv` on the file's
+///   writer produces), about 1 MiB each, are read with one `preadv` on the file's
 ///   descriptor: each chunk's bytes land straight in the caller's buffer and its 4
 ///   checksum bytes in a side array; then each chunk is checked with the SIMD
 ///   `Fletcher32` while its bytes are still in cache. Requests of 1 MiB or more

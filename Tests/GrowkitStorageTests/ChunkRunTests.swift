@@ -71,3 +71,31 @@ struct ChunkRunTests {
         #expect(try dataset.readRows(clean, as: Float.self) == expected)
     }
 }
+
+@Suite("chunk runs on the calling thread")
+struct SingleThreadChunkRunTests {
+    @Test("readThreads = 1 reads the same values and detects the same corruption")
+    func singleThread() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let path = folder.file("one.h5")
+        let values = try ChunkRunTests.write(path)
+        do {
+            let file = try HDF5File.openReadOnly(path)
+            file.readThreads = 1
+            #expect(try file.openDataset("params/w").read(Float.self) == values)
+        }
+        let (address, _) = try chunkLocation(path, "params/w", index: 40)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: address + 8)
+        var byte = try #require(handle.readData(ofLength: 1).first)
+        byte ^= 0x01
+        try handle.seek(toOffset: address + 8)
+        handle.write(Data([byte]))
+        try handle.close()
+        let file = try HDF5File.openReadOnly(path)
+        file.readThreads = 1
+        let error = #expect(throws: StorageError.self) { try file.openDataset("params/w").read(Float.self) }
+        #expect(error == .checksumMismatch(file: path, dataset: "/params/w"))
+    }
+}
