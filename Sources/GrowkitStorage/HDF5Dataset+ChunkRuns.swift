@@ -31,10 +31,12 @@ enum ChunkRunTuning {
     /// 2 runs each, machine shared): 1 MiB runs 0.63-0.76 of plain read(),
     /// 2 MiB 0.53-0.66, 4 MiB 0.53-0.58.
     static let runBytes = 1 << 20
-    /// Requests with fewer bytes than this are read on the calling thread: waking
-    /// a worker costs microseconds, more than a small tensor's read (256 KiB
-    /// measured no better: 0.41-0.68 of plain).
-    static let parallelMinimumBytes = 1 << 20
+    /// Requests with fewer bytes than this are read on the calling thread: each
+    /// `concurrentPerform` costs wake-ups and, measured, extra CPU time that a
+    /// few-MiB tensor does not win back. Warm GPT-2 124M reads (best of 3, two
+    /// runs each, machine shared): 8 MiB 0.68-0.74 of plain read() at 0.084-0.097
+    /// CPU s; 1 MiB 0.64-0.65 at 0.099-0.108 CPU s; 3 MiB 0.55-0.73.
+    static let parallelMinimumBytes = 8 << 20
     /// Default threads that read and verify runs side by side (the online cores,
     /// at most 4); per file: `HDF5File.readThreads`.
     static let workers: Int = {

@@ -16,7 +16,7 @@ import Darwin
 ///   writer produces), about 1 MiB each, are read with one `preadv` on the file's
 ///   descriptor: each chunk's bytes land straight in the caller's buffer and its 4
 ///   checksum bytes in a side array; then each chunk is checked with the SIMD
-///   `Fletcher32` while its bytes are still in cache. Requests of 1 MiB or more
+///   `Fletcher32` while its bytes are still in cache. Requests of 8 MiB or more
 ///   spread their runs over the cores (`HDF5Dataset+ChunkRuns.swift`): a warm
 ///   read costs a kernel copy plus a checksum pass per byte, and two cores do
 ///   the pair at about the speed one core copies;

@@ -17,7 +17,7 @@ import Glibc
 ///    opening the file and each dataset. Every read is compared with what was
 ///    written, outside the timed region. Also printed: the largest tensor alone
 ///    read warm (no per-tensor costs), the warm read again with
-///    `HDF5File.readThreads = 1` (growkit spreads reads of tensors >= 1 MiB over
+///    `HDF5File.readThreads = 1` (growkit spreads reads of tensors >= 8 MiB over
 ///    the cores; the plain side is one thread: compare CPU seconds too; both
 ///    sides read into the same already-faulted buffer), and the speed of the fletcher32 pass
 ///    against memcpy, which bounds warm reads: a checked read touches each byte
@@ -217,7 +217,7 @@ enum StorageBenchmark {
         let h5Bytes = Double(fileSize(h5Path))
         print("  best of \(rounds) rounds; fsync included on both sides; file sizes: HDF5 \(fmt(h5Bytes / 1e6, 1)) MB (\(fmt(100 * (h5Bytes / totalBytes - 1), 2))% overhead), plain \(fmt(totalBytes / 1e6, 1)) MB")
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        print("  reads: both sides fill the same already-faulted buffer, one tensor at a time; plain = one read() loop on one thread; growkit verifies every chunk's fletcher32 before returning and, for tensors >= 1 MiB, reads+verifies ~1 MiB runs on \(min(4, cores)) threads (\(cores) cores online): compare CPU s as well as MB/s")
+        print("  reads: both sides fill the same already-faulted buffer, one tensor at a time; plain = one read() loop on one thread; growkit verifies every chunk's fletcher32 before returning and, for tensors >= 8 MiB, reads+verifies ~1 MiB runs on \(min(4, cores)) threads (\(cores) cores online): compare CPU s as well as MB/s")
         print("  \(pad("", 14)) \(pad("growkit MB/s", 13)) \(pad("plain MB/s", 11)) ratio  target       CPU s growkit/plain (user+sys, timed regions)")
         for (name, h5, raw) in results {
             let target = name == "write" ? 0.70 : 0.80

@@ -7,10 +7,10 @@ import Testing
 /// byte in any run, including one a second worker reads, raises the same error.
 @Suite("chunk runs on several threads")
 struct ChunkRunTests {
-    // 64 chunks of 16 rows x 1024 float32 (64 KiB each): 4 MiB, above
+    // 128 chunks of 16 rows x 1024 float32 (64 KiB each): 8 MiB, at
     // `parallelMinimumBytes`, so the runs are split over the workers (on a machine
     // with one core they run on the calling thread; the checks are the same).
-    static let rows = 1024, columns = 1024, chunkRows = 16
+    static let rows = 2048, columns = 1024, chunkRows = 16
 
     static func write(_ path: String) throws -> [Float] {
         let values = (0..<(rows * columns)).map { Float($0 % 65_521) * 0.25 - 100 }
@@ -37,7 +37,7 @@ struct ChunkRunTests {
         #expect(try dataset.read(Float.self) == values)
         // Requests starting and ending inside chunks: partial chunks through
         // H5Dread_chunk, the whole chunks between them as runs.
-        for range in [5..<1000, 16..<1024, 0..<600, 31..<33] {
+        for range in [5..<2000, 16..<2048, 0..<600, 31..<33] {
             let expected = Array(values[(range.lowerBound * Self.columns)..<(range.upperBound * Self.columns)])
             #expect(try dataset.readRows(range, as: Float.self) == expected, "rows \(range)")
         }
@@ -45,7 +45,7 @@ struct ChunkRunTests {
 
     /// Chunk indices in the first, second (read by the second worker when there
     /// are two) and last run of a whole-dataset read.
-    @Test("a flipped byte in any run is a checksum error", arguments: [0, 17, 63])
+    @Test("a flipped byte in any run is a checksum error", arguments: [0, 17, 127])
     func corruptionDetected(chunk: Int) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
