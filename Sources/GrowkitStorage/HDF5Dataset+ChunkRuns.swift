@@ -28,7 +28,7 @@ enum ChunkRunTuning {
     /// chunk per run). Small enough that a run's bytes are still in the core's
     /// L2 (2 MiB on the machine measured) when the checksum pass reads them
     /// right after `preadv` wrote them. Measured warm on GPT-2 124M (best of 3,
-    /// 2 runs each, machine shared): 1 MiB runs 0.63-0.76 of plain read(),
+    /// 2 runs each, machine shared, parallel from 1 MiB): 1 MiB runs 0.63-0.76 of plain read(),
     /// 2 MiB 0.53-0.66, 4 MiB 0.53-0.58.
     static let runBytes = 1 << 20
     /// Requests with fewer bytes than this are read on the calling thread: each
