@@ -39,28 +39,49 @@ enum Fletcher32 {
         // `runOdd` sum the running sums before each group, so for a block of G groups
         //     sum_j (n - j) w_j = 16 * sum(run) + sum_k (16 - 2k) even_k + (15 - 2k) odd_k.
         // run <= 256 * 255 / 2 * 65535 < 2^32: no lane overflows.
-        let lowByte = SIMD8<UInt32>(repeating: 0x0000_00FF)
-        let secondByte = SIMD8<UInt32>(repeating: 0x0000_FF00)
-        let thirdByte = SIMD8<UInt32>(repeating: 0x00FF_0000)
+        //
+        // The words are not assembled per load: within sub-blocks of at most 16
+        // groups the bytes are summed as they lie, in two 16-bit fields per lane,
+        //     P = lane & 0x00FF00FF        (b0 | b2 << 16: the words' high bytes)
+        //     Q = (lane >> 8) & 0x00FF00FF (b1 | b3 << 16: the words' low bytes),
+        // and only at the end of the sub-block recombined as word sums
+        // 256 * high + low (even words: low fields, odd words: high fields). A field's
+        // running sum stays below 255 * 16 * 15 / 2 = 30600 < 2^16. Per load this is
+        // 2 masks and a shift instead of 4 masks and 4 shifts (the checksum pass is
+        // what a checked warm read pays on top of the kernel's copy).
+        let fieldMask = SIMD8<UInt32>(repeating: 0x00FF_00FF)
+        let lowField = SIMD8<UInt32>(repeating: 0x0000_FFFF)
         while words - i >= 16 {
             let groups = min(256, (words - i) / 16)
             var even = SIMD8<UInt32>(), odd = SIMD8<UInt32>()
             var runEven = SIMD8<UInt32>(), runOdd = SIMD8<UInt32>()
             var p = data + 2 * i
             var q = destination.map { $0 + 2 * i }
-            for _ in 0..<groups {
-                let lane = p.loadUnaligned(as: SIMD8<UInt32>.self)
-                if let target = q {
-                    target.storeBytes(of: lane, as: SIMD8<UInt32>.self)
-                    q = target + 32
+            var left = groups
+            while left > 0 {
+                let sub = min(16, left)
+                var sumP = SIMD8<UInt32>(), sumQ = SIMD8<UInt32>()
+                var runP = SIMD8<UInt32>(), runQ = SIMD8<UInt32>()
+                for _ in 0..<sub {
+                    let lane = p.loadUnaligned(as: SIMD8<UInt32>.self)
+                    if let target = q {
+                        target.storeBytes(of: lane, as: SIMD8<UInt32>.self)
+                        q = target + 32
+                    }
+                    runP &+= sumP
+                    runQ &+= sumQ
+                    sumP &+= lane & fieldMask
+                    sumQ &+= (lane &>> 8) & fieldMask
+                    p += 32
                 }
-                let w0 = ((lane & lowByte) &<< 8) | ((lane & secondByte) &>> 8)
-                let w1 = ((lane & thirdByte) &>> 8) | (lane &>> 24)
-                runEven &+= even
-                runOdd &+= odd
-                even &+= w0
-                odd &+= w1
-                p += 32
+                // Running sums over the block: each of the sub-block's groups also
+                // counts everything summed before the sub-block.
+                let before = sub == 16 ? (even &<< 4, odd &<< 4) : (even &* UInt32(sub), odd &* UInt32(sub))
+                runEven &+= (((runP & lowField) &<< 8) &+ (runQ & lowField)) &+ before.0
+                runOdd &+= (((runP &>> 16) &<< 8) &+ (runQ &>> 16)) &+ before.1
+                even &+= ((sumP & lowField) &<< 8) &+ (sumQ & lowField)
+                odd &+= ((sumP &>> 16) &<< 8) &+ (sumQ &>> 16)
+                left -= sub
             }
             var sumWords: UInt64 = 0, sumRuns: UInt64 = 0, weighted: UInt64 = 0
             for k in 0..<8 {

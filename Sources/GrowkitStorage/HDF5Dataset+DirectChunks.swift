@@ -13,9 +13,13 @@ import Darwin
 /// extra copies) and checks fletcher32 one word at a time, which caps warm reads
 /// near 1.5 GB/s. Here, on read:
 /// - runs of whole, uncompressed chunks stored back to back (what a sequential
-///   writer produces) are read with one `preadv` on the file's descriptor: each
-///   chunk's bytes land straight in the caller's buffer and its 4 checksum bytes
-///   in a side array; then each chunk is checked with the SIMD `Fletcher32`;
+///   writer produces), about 1 MiB each, are read with one `preadv` on the file's
+///   descriptor: each chunk's bytes land straight in the caller's buffer and its 4
+///   checksum bytes in a side array; then each chunk is checked with the SIMD
+///   `Fletcher32` while its bytes are still in cache. Requests of 8 MiB or more
+///   spread their runs over the cores (`HDF5Dataset+ChunkRuns.swift`): a warm
+///   read costs a kernel copy plus a checksum pass per byte, and two cores do
+///   the pair at about the speed one core copies;
 /// - any other chunk wholly or partly in the request is read with
 ///   `H5Dread_chunk` (into the caller's buffer when it fits, its checksum
 ///   spilling into the next chunk's rows, which the next read overwrites), and
@@ -98,8 +102,9 @@ extension HDF5Dataset {
             // Uncompressed chunks wholly inside the request, stored back to back:
             // one preadv() straight into the caller's buffer, checksums aside.
             if let descriptor, layout.zstdIndex == nil {
-                let count = try vectoredRead(descriptor, from: chunk, to: lastChunk, rows, layout, destination)
+                let (runs, count) = try planChunkRuns(from: chunk, to: lastChunk, rows, layout, destination)
                 if count > 0 {
+                    try executeChunkRuns(runs, layout, descriptor: descriptor)
                     chunk += count
                     continue
                 }
@@ -158,77 +163,6 @@ extension HDF5Dataset {
                 if !direct { memcpy(target, raw + within, wanted) }
             }
         }
-    }
-
-    /// Reads a run of whole, uncompressed, contiguous chunks starting at chunk
-    /// `start` with one `preadv`: chunk data into the caller's buffer, the 4-byte
-    /// checksums into a side array, then verifies each. Returns the number of
-    /// chunks read (0 when chunk `start` does not qualify; the caller then reads it
-    /// through `H5Dread_chunk`). Runs stop at ~8 MiB so the checksum pass finds
-    /// the bytes still in cache.
-    func vectoredRead(
-        _ descriptor: Int32, from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout,
-        _ destination: UnsafeMutableRawPointer
-    ) throws(StorageError) -> Int {
-        let id = try openID()
-        let checksummed = layout.fletcherIndex != nil
-        let storedSize = layout.chunkBytes + (checksummed ? 4 : 0)
-        let maxChunks = max(1, min(256, (8 << 20) / max(layout.chunkBytes, 1)))
-        var addresses: [UInt64] = []
-        var at = [hsize_t](repeating: 0, count: layout.rank)
-        var chunk = start
-        while chunk <= lastChunk && addresses.count < maxChunks {
-            let chunkStart = chunk * layout.chunkRows
-            // Whole chunk wanted (never the edge chunk, stored padded past the last row).
-            guard chunkStart >= rows.lowerBound, chunkStart + layout.chunkRows <= rows.upperBound else { break }
-            at[0] = hsize_t(chunkStart)
-            var mask: UInt32 = 0
-            var address: haddr_t = 0
-            var size: hsize_t = 0
-            guard H5Dget_chunk_info_by_coord(id, &at, &mask, &address, &size) >= 0 else {
-                _ = H5Eclear2(growkit_H5E_DEFAULT())
-                break
-            }
-            guard mask == 0, Int(size) == storedSize, address != haddr_t.max else { break }
-            if let previous = addresses.last, UInt64(address) != previous + UInt64(storedSize) { break }
-            addresses.append(UInt64(address))
-            chunk += 1
-        }
-        guard let firstAddress = addresses.first else { return 0 }
-        var checksums = [UInt32](repeating: 0, count: addresses.count)
-        let base = destination + (start * layout.chunkRows - rows.lowerBound) * layout.rowBytes
-        let total = addresses.count * storedSize
-        var done = 0
-        try checksums.withUnsafeMutableBufferPointer { sums throws(StorageError) in
-            var vectors: [iovec] = []
-            vectors.reserveCapacity(addresses.count * 2)
-            for k in 0..<addresses.count {
-                vectors.append(iovec(iov_base: base + k * layout.chunkBytes, iov_len: layout.chunkBytes))
-                if checksummed { vectors.append(iovec(iov_base: UnsafeMutableRawPointer(sums.baseAddress! + k), iov_len: 4)) }
-            }
-            while done < total {
-                // Skip the iovecs already filled (a short read leaves later ones pending).
-                var skip = done, index = 0
-                while index < vectors.count && skip >= vectors[index].iov_len { skip -= vectors[index].iov_len; index += 1 }
-                var pending = Array(vectors[index...])
-                pending[0].iov_base += skip
-                pending[0].iov_len -= skip
-                let n = preadv(descriptor, pending, Int32(pending.count), off_t(firstAddress) + off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw .damaged(file: filePath, object: objectPath, reason: n == 0 ? "the file is truncated" : String(cString: strerror(errno)))
-                }
-                done += n
-            }
-        }
-        if checksummed {
-            for k in 0..<addresses.count {
-                guard Fletcher32.verify(base + k * layout.chunkBytes, layout.chunkBytes, stored: UInt32(littleEndian: checksums[k])) else {
-                    throw .checksumMismatch(file: filePath, dataset: objectPath)
-                }
-            }
-        }
-        return addresses.count
     }
 
     /// Writes rows `rows` from `source` (exactly `rows.count * rowBytes` bytes).

@@ -16,6 +16,12 @@ public final class HDF5File: HDF5Group {
     /// The POSIX descriptor under HDF5's sec2 driver, for vectored chunk reads
     /// (`preadv`) on read-only files; nil when unavailable.
     private(set) var readDescriptor: Int32? = nil
+    /// Threads that read and verify runs of uncompressed chunks side by side in
+    /// one dataset read of 8 MiB or more (default: the online cores, at most 4;
+    /// values below 1 count as 1). Every chunk's fletcher32 is verified before a
+    /// read returns whatever the count. Set 1 to keep reads on the calling
+    /// thread, e.g. when the other cores are busy with work that matters more.
+    public var readThreads: Int = ChunkRunTuning.workers
 
     private init(rawID: hid_t, path: String, writable: Bool) {
         self.isWritable = writable
