@@ -24,10 +24,7 @@ public struct TokenBatch: Sendable, Equatable {
         var targets = [TokenID](repeating: 0, count: rows * seqLen)
         var scratch = [TokenID](repeating: 0, count: window)
         for (row, start) in starts.enumerated() {
-            let outcome: Result<Void, DataError> = scratch.withUnsafeMutableBufferPointer { buffer in
-                do throws(DataError) { try source.copyTokens(from: start, into: buffer); return .success(()) } catch { return .failure(error) }
-            }
-            try outcome.get()
+            try scratch.withUnsafeMutableBufferPointer { buffer throws(DataError) in try source.copyTokens(from: start, into: buffer) }
             for t in 0..<seqLen {
                 inputs[row * seqLen + t] = scratch[t]
                 targets[row * seqLen + t] = scratch[t + 1]

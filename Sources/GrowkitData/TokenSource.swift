@@ -128,10 +128,7 @@ public struct TokenSource: Sendable {
     /// Tokens `range` of this source as an array.
     public func tokens(_ range: Range<Int>) throws(DataError) -> [TokenID] {
         var result = [TokenID](repeating: 0, count: range.count)
-        let outcome: Result<Void, DataError> = result.withUnsafeMutableBufferPointer { buffer in
-            do throws(DataError) { try copyTokens(from: range.lowerBound, into: buffer); return .success(()) } catch { return .failure(error) }
-        }
-        try outcome.get()
+        try result.withUnsafeMutableBufferPointer { buffer throws(DataError) in try copyTokens(from: range.lowerBound, into: buffer) }
         return result
     }
 
@@ -151,12 +148,12 @@ public struct TokenSource: Sendable {
         var start = 0
         while start < count {
             let n = min(chunk, count - start)
-            let outcome: Result<Int?, DataError> = buffer.withUnsafeMutableBufferPointer { whole in
+            let firstBad = try buffer.withUnsafeMutableBufferPointer { whole throws(DataError) -> Int? in
                 let part = UnsafeMutableBufferPointer(rebasing: whole[0..<n])
-                do throws(DataError) { try copyTokens(from: start, into: part) } catch { return .failure(error) }
-                return .success(part.firstIndex { Int($0) >= vocabSize })
+                try copyTokens(from: start, into: part)
+                return part.firstIndex { Int($0) >= vocabSize }
             }
-            if let bad = try outcome.get() {
+            if let bad = firstBad {
                 let tokenOffset = tokenRange.lowerBound + start + bad
                 throw .tokenOutOfRange(path: path, tokenOffset: tokenOffset, byteOffset: tokenOffset * format.tokenWidth,
                                        token: Int(buffer[bad]), vocabSize: vocabSize, compressed: format.isZstdCompressed)

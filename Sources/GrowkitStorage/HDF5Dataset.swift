@@ -94,18 +94,10 @@ public final class HDF5Dataset: HDF5Object {
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
         try requireFitsInMemory(count, MemoryLayout<T>.stride)
-        var failure: StorageError? = nil
-        let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(StorageError) {
-                try read(into: buffer)
-                initialized = count
-            } catch {
-                failure = error
-                initialized = 0
-            }
+        return try [T](unsafeUninitializedCapacity: count) { buffer, initialized throws(StorageError) in
+            try read(into: buffer)
+            initialized = count
         }
-        if let failure { throw failure }
-        return result
     }
 
     /// Reads the whole dataset into `buffer`, whose count must equal the element count.
@@ -127,11 +119,7 @@ public final class HDF5Dataset: HDF5Object {
 
     /// Writes the whole dataset; `values.count` must equal the element count.
     public func write<T: HDF5Numeric>(_ values: [T]) throws(StorageError) {
-        var status: StorageError? = nil
-        values.withUnsafeBufferPointer { buffer in
-            do throws(StorageError) { try write(from: buffer) } catch { status = error }
-        }
-        if let status { throw status }
+        try values.withUnsafeBufferPointer { buffer throws(StorageError) in try write(from: buffer) }
     }
 
     /// Writes the whole dataset from `buffer`.
@@ -160,18 +148,10 @@ public final class HDF5Dataset: HDF5Object {
         let (count, overflow) = rows.count.multipliedReportingOverflow(by: rowElements)
         if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(rows.count) rows of \(rowElements) elements") }
         try requireFitsInMemory(count, MemoryLayout<T>.stride)
-        var failure: StorageError? = nil
-        let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(StorageError) {
-                try readRows(rows, into: buffer)
-                initialized = count
-            } catch {
-                failure = error
-                initialized = 0
-            }
+        return try [T](unsafeUninitializedCapacity: count) { buffer, initialized throws(StorageError) in
+            try readRows(rows, into: buffer)
+            initialized = count
         }
-        if let failure { throw failure }
-        return result
     }
 
     /// Reads rows `rows` into `buffer` (`rows.count * rowElements` values).
@@ -181,11 +161,7 @@ public final class HDF5Dataset: HDF5Object {
 
     /// Writes `values` into rows starting at `startRow` (`values.count` must be a whole number of rows).
     public func writeRows<T: HDF5Numeric>(startingAt startRow: Int, _ values: [T]) throws(StorageError) {
-        var failure: StorageError? = nil
-        values.withUnsafeBufferPointer { buffer in
-            do throws(StorageError) { try writeRows(startingAt: startRow, from: buffer) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try values.withUnsafeBufferPointer { buffer throws(StorageError) in try writeRows(startingAt: startRow, from: buffer) }
     }
 
     /// Writes `buffer` into rows starting at `startRow`.
