@@ -3,10 +3,10 @@ import GrowkitRandom
 /// Batches of windows at uniformly random offsets, deterministic for a seed.
 ///
 /// Each row's start `s` is uniform in `0 ... N - T - 1` (every full `T + 1`
-/// window equally likely), drawn from ``generator`` (xoshiro256**) in row order.
-/// The bounded draw is Lemire's multiply-and-reject method written out here
-/// (not the standard library's), so the batches for a seed never change with
-/// the Swift version. Rows may overlap; with `N` much larger than `B T` they rarely do.
+/// window equally likely), drawn from ``generator`` (xoshiro256**,
+/// ``Xoshiro256StarStar/nextInt(below:)``) in row order, so the batches for a seed
+/// never change with the Swift version. Rows may overlap; with `N` much larger
+/// than `B T` they rarely do.
 public struct RandomWindowSampler: Sendable {
     public let source: TokenSource
     public let batchSize: Int
@@ -31,21 +31,10 @@ public struct RandomWindowSampler: Sendable {
 
     /// The next `batchSize` random windows.
     public mutating func next() throws(DataError) -> TokenBatch {
-        let positions = UInt64(source.count - seqLen)  // number of full windows, >= 1
+        let positions = source.count - seqLen  // number of full windows, >= 1
         var starts = [Int]()
         starts.reserveCapacity(batchSize)
-        for _ in 0..<batchSize { starts.append(Int(uniform(below: positions))) }
+        for _ in 0..<batchSize { starts.append(generator.nextInt(below: positions)) }
         return try TokenBatch(source: source, seqLen: seqLen, windowStarts: starts)
-    }
-
-    /// Uniform in `0 ..< bound` (Lemire 2019, "Fast random integer generation in an
-    /// interval"): the high word of `x * bound` is uniform once the low words that
-    /// fall in the biased zone `lo < 2^64 mod bound` are rejected.
-    private mutating func uniform(below bound: UInt64) -> UInt64 {
-        let threshold = (0 &- bound) % bound  // 2^64 mod bound
-        while true {
-            let (high, low) = generator.next().multipliedFullWidth(by: bound)
-            if low >= threshold { return high }
-        }
     }
 }

@@ -66,9 +66,18 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable {
         return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
     }
 
-    /// Uniform integer in `0..<upperBound` without modulo bias (Lemire's method, via the standard library).
+    /// Uniform integer in `0 ..< upperBound` (`upperBound >= 1`), by Lemire 2019,
+    /// "Fast random integer generation in an interval": the high word of
+    /// `x * upperBound` is uniform once the low words in the biased zone
+    /// `low < 2^64 mod upperBound` are rejected. Written out rather than taken from
+    /// the standard library, so a seed gives the same draws on every Swift version.
     public mutating func nextInt(below upperBound: Int) -> Int {
-        Int.random(in: 0..<upperBound, using: &self)
+        let bound = UInt64(upperBound)
+        let threshold = (0 &- bound) % bound  // 2^64 mod bound
+        while true {
+            let (high, low) = next().multipliedFullWidth(by: bound)
+            if low >= threshold { return Int(high) }
+        }
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.stateBytes == rhs.stateBytes }

@@ -36,6 +36,20 @@ import GrowkitRandom
         #expect(abs(variance - 1) < 0.016)
     }
 
+    /// Lemire's draw on the reference state: 11520 * 10 / 2^64 < 1, so the first
+    /// draw below 10 is 0; every draw stays in range, and a bound of 3 hits all of 0, 1, 2.
+    @Test func boundedIntegers() throws {
+        var generator = try #require(Xoshiro256StarStar(state: (1, 2, 3, 4)))
+        #expect(generator.nextInt(below: 10) == 0)
+        var seen = Set<Int>()
+        for _ in 0..<1000 {
+            let x = generator.nextInt(below: 3)
+            #expect((0..<3).contains(x))
+            seen.insert(x)
+        }
+        #expect(seen == [0, 1, 2])
+    }
+
     @Test func uniformFloatIsInUnitInterval() {
         var generator = Xoshiro256StarStar(seed: 1)
         for _ in 0..<10_000 {
