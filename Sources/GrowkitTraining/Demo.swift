@@ -131,7 +131,3 @@ public struct Demo {
         return TrainingState(metadata: metadata, parameters: parameters, optimizerState: optimizerState)
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

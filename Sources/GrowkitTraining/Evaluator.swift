@@ -94,16 +94,11 @@ public enum Evaluator {
             losses.append(loss)
             sum += loss
             progress(EvaluationProgress(batch: index + 1, batches: settings.batches, tokens: (index + 1) * tokensPerBatch,
-                                        seconds: seconds(since: start, clock: clock), meanLoss: sum / Double(index + 1)))
+                                        seconds: (clock.now - start).seconds, meanLoss: sum / Double(index + 1)))
         }
         let mean = sum / Double(settings.batches)
         return EvaluationResult(settings: settings, meanLoss: mean, perplexity: _exp(mean), batchLosses: losses,
-                                tokens: settings.batches * tokensPerBatch, seconds: seconds(since: start, clock: clock))
-    }
-
-    private static func seconds(since start: ContinuousClock.Instant, clock: ContinuousClock) -> Double {
-        let elapsed = clock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                                tokens: settings.batches * tokensPerBatch, seconds: (clock.now - start).seconds)
     }
 }
 
