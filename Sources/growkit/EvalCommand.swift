@@ -83,9 +83,7 @@ struct EvalCommand: ParsableCommand {
         if json {
             let report = EvalReport(checkpoint: checkpoint, data: data, format: source.format.description, split: split.rawValue,
                                     dataTokens: source.count, result: result)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONOutput.string(report))
         } else {
             let s = result.settings
             print("checkpoint  \(checkpoint) (\(config.family.rawValue), \(config.numLayers) layers, hidden \(config.hiddenSize), vocab \(config.vocabSize))")

@@ -79,10 +79,8 @@ enum InspectJSON {
             })
         }
         if verified { document["verify"] = .string("ok") }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         // Every number is finite (real() maps the others to null), so encoding cannot fail.
-        return (try? encoder.encode(JSONValue.object(document))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? JSONOutput.string(JSONValue.object(document))) ?? "{}"
     }
 
     static func int(_ value: Int) -> JSONValue { .number(Double(value)) }

@@ -97,23 +97,21 @@ enum PlanOutput {
     }
 
     func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data?
+        let text: String?
         switch self {
         case .stacking(let plan):
-            data = try? encoder.encode(Envelope(mode: "stacking", plan: plan, notes: notes))
+            text = try? JSONOutput.string(Envelope(mode: "stacking", plan: plan, notes: notes))
         case .staged(let plan):
-            data = try? encoder.encode(Envelope(mode: "staged", plan: plan, notes: notes))
+            text = try? JSONOutput.string(Envelope(mode: "staged", plan: plan, notes: notes))
         case .assessment(let file, let growth, let parameters, let tokensPerStep, let assessment, let divisor):
-            data = try? encoder.encode(Envelope(
+            text = try? JSONOutput.string(Envelope(
                 mode: "from",
                 plan: AssessmentJSON(checkpoint: file, growth: growth, parameters: parameters, tokensPerStep: tokensPerStep,
                                      assessment: assessment, resumeDivisor: divisor,
                                      resumeStep: assessment.timeToGrow ? assessment.lastStep / divisor : nil),
                 notes: notes))
         }
-        return String(decoding: data ?? Data("{}".utf8), as: UTF8.self) + "\n"
+        return (text ?? "{}") + "\n"
     }
 }
 
