@@ -149,13 +149,17 @@ public final class CheckpointReader {
     /// The whole state in memory. For small models; large ones stream with
     /// ``parameter(named:)`` and ``moments(named:)``.
     public func readAll() throws(StateError) -> TrainingState {
-        var parameters: [String: Tensor] = [:]
         var optimizerState: [String: AdamParameterState] = [:]
-        for spec in specs {
-            parameters[spec.name] = try parameter(named: spec.name)
-            optimizerState[spec.name] = try moments(named: spec.name)
-        }
-        return TrainingState(metadata: metadata, parameters: parameters, optimizerState: optimizerState)
+        for spec in specs { optimizerState[spec.name] = try moments(named: spec.name) }
+        return TrainingState(metadata: metadata, parameters: try parameters(), optimizerState: optimizerState)
+    }
+
+    /// Every parameter value, keyed by dotted name, without the Adam moments
+    /// (a third of the bytes): what a forward pass needs.
+    public func parameters() throws(StateError) -> [String: Tensor] {
+        var parameters: [String: Tensor] = [:]
+        for spec in specs { parameters[spec.name] = try parameter(named: spec.name) }
+        return parameters
     }
 
     /// Total bytes of tensor data before compression, and as stored.

@@ -92,7 +92,7 @@ public struct Demo {
         let parameterCount = settings.config.parameterCount
 
         let corpus = try TokenSource(path: settings.corpusPath).split(validationFraction: 0.1).validation
-        let weights = try ModelWeights(config: state.config, parameters: try reader.readAll().parameters)
+        let weights = try ModelWeights(config: state.config, parameters: try reader.parameters())
         let evaluation = try Evaluator.evaluate(weights: weights, checkpoint: settings.checkpointPath, data: corpus,
                                                 settings: settings.evaluation) { progress(.evaluating($0)) }
 

@@ -58,8 +58,8 @@ extension ReferenceCase {
     /// targets, and compares logits and loss with transformers' values.
     public func compare() throws(ReferenceCheckError) -> ReferenceComparison {
         do {
-            let state = try CheckpointReader(path: checkpointPath).readAll()
-            let weights = try ModelWeights(config: state.config, parameters: state.parameters)
+            let reader = try CheckpointReader(path: checkpointPath)
+            let weights = try ModelWeights(config: reader.config, parameters: try reader.parameters())
             let reference = try HDF5File.openReadOnly(referencePath)
             defer { try? reference.close() }
             let shape = try reference.openDataset("tokens").shapeAndType().shape
@@ -79,7 +79,7 @@ extension ReferenceCase {
                 maxDifference = max(maxDifference, abs(ours - theirs))
             }
             return ReferenceComparison(
-                name: name, family: state.config.family.rawValue, loss: Double(loss), referenceLoss: referenceLoss,
+                name: name, family: reader.config.family.rawValue, loss: Double(loss), referenceLoss: referenceLoss,
                 maxLogitDifference: Double(maxDifference),
                 torchVersion: (try? reference.stringAttribute("torch_version")) ?? "unknown",
                 transformersVersion: (try? reference.stringAttribute("transformers_version")) ?? "unknown")

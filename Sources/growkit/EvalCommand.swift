@@ -67,8 +67,7 @@ struct EvalCommand: ParsableCommand {
         // Cheap checks (length, positions, vocabulary) before the weights are read.
         try Evaluator.checkCompatibility(config: config, checkpoint: checkpoint, data: source, settings: settings)
 
-        var parameters = [String: Tensor]()
-        for spec in reader.specs { parameters[spec.name] = try reader.parameter(named: spec.name) }
+        let parameters = try reader.parameters()
         let weights: ModelWeights
         do { weights = try ModelWeights(config: config, parameters: parameters) } catch {
             throw EvaluationError.model(checkpoint: checkpoint, message: error.description)
