@@ -15,16 +15,15 @@ enum DataBenchmark {
         do { try measure(corpus: corpus) } catch { print("data: error: \(error)") }
     }
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
     /// Median seconds of `runs` calls after one warmup call.
     static func time(runs: Int = 7, _ body: () throws -> Void) rethrows -> Double {
         try body()
         var times = [Double]()
         for _ in 0..<runs {
-            let start = now()
+            let start = BenchClock.wall()
             try body()
-            times.append(now() - start)
+            times.append(BenchClock.wall() - start)
         }
         return times.sorted()[runs / 2]
     }
@@ -36,12 +35,12 @@ enum DataBenchmark {
         try baseline()
         var a = [Double](), b = [Double]()
         for _ in 0..<runs {
-            var start = now()
+            var start = BenchClock.wall()
             try ours()
-            a.append(now() - start)
-            start = now()
+            a.append(BenchClock.wall() - start)
+            start = BenchClock.wall()
             try baseline()
-            b.append(now() - start)
+            b.append(BenchClock.wall() - start)
         }
         return (a.sorted()[runs / 2], b.sorted()[runs / 2])
     }

@@ -59,15 +59,7 @@ enum ForwardBenchmark {
         compareWithTorch(ours, runs: runs)
     }
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
-    /// CPU seconds used by all threads of this process: a work measure that other processes' load
-    /// inflates far less than wall time (the machine is shared).
-    static func cpuSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
 
     static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
@@ -106,11 +98,11 @@ enum ForwardBenchmark {
             var times: [Double] = [], cpu: [Double] = []
             var loss: Float = 0
             for i in 0..<(runs + 2) {
-                let t0 = now(), c0 = cpuSeconds()
+                let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
                 loss = try weights.forward(tokens: tokens, targets: targets, activations: acts) ?? .nan
                 if i >= 2 {
-                    times.append(now() - t0)
-                    cpu.append(cpuSeconds() - c0)
+                    times.append(BenchClock.wall() - t0)
+                    cpu.append(BenchClock.processCPU() - c0)
                 }
             }
             let t = median(times), best = times.min()!
@@ -162,11 +154,11 @@ enum ForwardBenchmark {
                     let i = (round + k) % modes.count
                     var w = base
                     w.matmulThreading = modes[i]
-                    let t0 = now(), c0 = cpuSeconds()
+                    let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
                     try w.forward(tokens: tokens, targets: targets, activations: acts)
                     if round >= 2 {
-                        wall[i].append(now() - t0)
-                        cpu[i].append(cpuSeconds() - c0)
+                        wall[i].append(BenchClock.wall() - t0)
+                        cpu[i].append(BenchClock.processCPU() - c0)
                     }
                 }
             }
@@ -225,7 +217,7 @@ enum ForwardBenchmark {
         var a = [Float](repeating: 0.01, count: largest), b = a, out = a
         var times: [Double] = [], cpu: [Double] = []
         for i in 0..<(runs + 1) {
-            let t0 = now(), c0 = cpuSeconds()
+            let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
             a.withUnsafeMutableBufferPointer { a in
                 b.withUnsafeMutableBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
@@ -240,8 +232,8 @@ enum ForwardBenchmark {
                 }
             }
             if i >= 1 {
-                times.append(now() - t0)
-                cpu.append(cpuSeconds() - c0)
+                times.append(BenchClock.wall() - t0)
+                cpu.append(BenchClock.processCPU() - c0)
             }
         }
         return (median(times), median(cpu))
@@ -269,9 +261,9 @@ enum ForwardBenchmark {
                 for (c, weights, acts, tokens, targets) in prepared {
                     var times: [Double] = [], cpu: [Double] = []
                     for i in 0..<(runs + 2) {
-                        let t0 = now(), c0 = cpuSeconds()
+                        let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
                         try weights.forward(tokens: tokens, targets: targets, activations: acts)
-                        if i >= 2 { times.append(now() - t0); cpu.append(cpuSeconds() - c0) }
+                        if i >= 2 { times.append(BenchClock.wall() - t0); cpu.append(BenchClock.processCPU() - c0) }
                     }
                     ours[c.name] = (Double(c.batchSize * c.seqLen) / median(times), median(cpu))
                 }

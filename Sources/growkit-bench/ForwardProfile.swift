@@ -20,20 +20,15 @@ enum ForwardProfile {
         let q = buffer(N * qw), k = buffer(N * kvw), v = buffer(N * kvw), probs = buffer(B * cfg.numHeads * T * T)
         let att = buffer(N * qw), up = buffer(N * I), gate = buffer(N * I), act = buffer(N * I)
         let cosT = buffer(T * hd / 2), sinT = buffer(T * hd / 2)
-        func cpuSeconds() -> Double {
-            var t = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-        }
         func time(_ name: String, _ body: () -> Void) {
             var ts: [Double] = []
             var cpu: [Double] = []
             for i in 0..<(runs + 1) {
-                let t0 = ForwardBenchmark.now(), c0 = cpuSeconds()
+                let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
                 body()
                 if i > 0 {
-                    ts.append(ForwardBenchmark.now() - t0)
-                    cpu.append(cpuSeconds() - c0)
+                    ts.append(BenchClock.wall() - t0)
+                    cpu.append(BenchClock.processCPU() - c0)
                 }
             }
             print(String(format: "  %@ %@: median %.3f ms, best %.3f ms, process CPU time %.3f ms", c.name, name,

@@ -35,9 +35,9 @@ enum StateBenchmark {
     }
 
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = BenchClock.wall()
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return BenchClock.wall() - start
     }
 
     /// A cheap deterministic fill (the benchmark measures I/O, not the generator).

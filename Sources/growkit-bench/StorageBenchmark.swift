@@ -350,14 +350,11 @@ enum StorageBenchmark {
     nonisolated(unsafe) static var cpuSeconds = 0.0
 
     static func timed(_ body: () throws -> Void) throws -> Double {
-        var start = timespec(), end = timespec(), cpuStart = timespec(), cpuEnd = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpuStart)
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let cpuStart = BenchClock.processCPU(), start = BenchClock.wall()
         try body()
-        clock_gettime(CLOCK_MONOTONIC, &end)
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpuEnd)
-        cpuSeconds += Double(cpuEnd.tv_sec - cpuStart.tv_sec) + Double(cpuEnd.tv_nsec - cpuStart.tv_nsec) * 1e-9
-        return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+        let wall = BenchClock.wall() - start
+        cpuSeconds += BenchClock.processCPU() - cpuStart
+        return wall
     }
 
     /// Wall and CPU seconds of `body` (CPU counted only inside its `timed` regions).
