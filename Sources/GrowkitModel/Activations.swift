@@ -9,10 +9,16 @@ public struct BlockActivations {
     public let norm1: UnsafeMutablePointer<Float>
     public let norm1Mean: UnsafeMutablePointer<Float>
     public let norm1Rstd: UnsafeMutablePointer<Float>
-    /// [N, heads*hd] queries and [N, kvHeads*hd] keys after RoPE (when used); [N, kvHeads*hd] values.
+    /// [N, qw + 2 kvw] output of the fused q/k/v projection (qw = heads*hd, kvw = kvHeads*hd):
+    /// per row the queries, then the keys, then the values. `q`, `k`, `v` point at the three
+    /// column slices ([N, qw], [N, kvw], [N, kvw], each with row stride ``qkvRowStride``);
+    /// queries and keys are rotated in place by RoPE (when used).
+    public let qkv: UnsafeMutablePointer<Float>
     public let q: UnsafeMutablePointer<Float>
     public let k: UnsafeMutablePointer<Float>
     public let v: UnsafeMutablePointer<Float>
+    /// Row stride of `qkv`, `q`, `k`, `v`: qw + 2 kvw.
+    public let qkvRowStride: Int
     /// [B, heads, T, T] attention probabilities (0 above the diagonal).
     public let attnProbs: UnsafeMutablePointer<Float>
     /// [N, heads*hd] attention output, input of o_proj.
@@ -23,10 +29,14 @@ public struct BlockActivations {
     public let norm2: UnsafeMutablePointer<Float>
     public let norm2Mean: UnsafeMutablePointer<Float>
     public let norm2Rstd: UnsafeMutablePointer<Float>
-    /// [N, I] `up_proj` output (gpt2: the GELU input).
-    public let mlpUp: UnsafeMutablePointer<Float>
-    /// [N, I] `gate_proj` output, the SiLU input (swiglu only; unused otherwise).
+    /// swiglu: [N, 2I] output of the fused gate/up projection, per row `gate_proj` then `up_proj`;
+    /// gelu: [N, I] `up_proj` output. `mlpGate` (swiglu only: the SiLU input; otherwise equal to
+    /// `mlpUp`, unused) and `mlpUp` point at the column slices, with row stride ``mlpRowStride``.
+    public let mlpGateUp: UnsafeMutablePointer<Float>
     public let mlpGate: UnsafeMutablePointer<Float>
+    public let mlpUp: UnsafeMutablePointer<Float>
+    /// Row stride of `mlpGateUp`: 2I with a gate, I without.
+    public let mlpRowStride: Int
     /// [N, I] activation output, input of down_proj: `gelu(up)` or `silu(gate) * up`.
     public let mlpAct: UnsafeMutablePointer<Float>
 }
@@ -88,14 +98,16 @@ public final class Activations {
         guard let n = mul(batchSize, seqLen), n <= Int(Int32.max) else { throw tooLarge }
         let c = config.hiddenSize, i = config.intermediateSize
         let qw = config.queryWidth, kvw = config.keyValueWidth
-        guard let nc = mul(n, c), let nq = mul(n, qw), let nkv = mul(n, kvw), let ni = mul(n, i),
+        let hasGate = config.activation == .swiglu
+        let qkvWidth = qw + 2 * kvw, mlpWidth = hasGate ? 2 * i : i
+        guard let nc = mul(n, c), let nq = mul(n, qw), let nqkv = mul(n, qkvWidth), let ni = mul(n, i),
+              let nmlp = mul(n, mlpWidth),
               let probs = mul(batchSize, config.numHeads, seqLen, seqLen), let nv = mul(n, config.vocabSize),
               let rope = mul(seqLen, max(config.headDim / 2, 1))
         else { throw tooLarge }
         // Sizes in floats, each rounded up to 16 floats (64 bytes) for alignment.
         func pad(_ x: Int) -> Int { (x + 15) & ~15 }
-        let hasGate = config.activation == .swiglu
-        let blockSizes = [nc, nc, n, n, nq, nkv, nkv, probs, nq, nc, nc, n, n, ni, hasGate ? ni : 0, ni].map(pad)
+        let blockSizes = [nc, nc, n, n, nqkv, probs, nq, nc, nc, n, n, nmlp, ni].map(pad)
         let blockFloats = blockSizes.reduce(0, { $0 &+ $1 })
         let blockSets = keepForBackward ? config.numLayers : 1
         let otherSizes = [nc, nc, n, n, nv, n, n, rope, rope, n, n].map(pad)  // last two hold Int32 (same size)
@@ -115,11 +127,18 @@ public final class Activations {
         }
         var sets: [BlockActivations] = []
         for _ in 0..<blockSets {
+            let residualIn = take(nc), norm1 = take(nc), norm1Mean = take(n), norm1Rstd = take(n)
+            let qkv = take(nqkv)
+            let attnProbs = take(probs), attnOut = take(nq), residualMid = take(nc)
+            let norm2 = take(nc), norm2Mean = take(n), norm2Rstd = take(n)
+            let mlpGateUp = take(nmlp)
             sets.append(BlockActivations(
-                residualIn: take(nc), norm1: take(nc), norm1Mean: take(n), norm1Rstd: take(n),
-                q: take(nq), k: take(nkv), v: take(nkv), attnProbs: take(probs), attnOut: take(nq),
-                residualMid: take(nc), norm2: take(nc), norm2Mean: take(n), norm2Rstd: take(n),
-                mlpUp: take(ni), mlpGate: take(hasGate ? ni : 0), mlpAct: take(ni)))
+                residualIn: residualIn, norm1: norm1, norm1Mean: norm1Mean, norm1Rstd: norm1Rstd,
+                qkv: qkv, q: qkv, k: qkv + qw, v: qkv + qw + kvw, qkvRowStride: qkvWidth,
+                attnProbs: attnProbs, attnOut: attnOut, residualMid: residualMid,
+                norm2: norm2, norm2Mean: norm2Mean, norm2Rstd: norm2Rstd,
+                mlpGateUp: mlpGateUp, mlpGate: mlpGateUp, mlpUp: mlpGateUp + (hasGate ? i : 0),
+                mlpRowStride: mlpWidth, mlpAct: take(ni)))
         }
         blocks = keepForBackward ? sets : Array(repeating: sets[0], count: config.numLayers)
         residualFinal = take(nc)

@@ -102,14 +102,18 @@ extension Kernels {
     ///
     /// Rows are processed in blocks of `blockRows`: block `[r0, r1)` needs only
     /// columns `[0, r1)`, so the two sgemm calls skip about half the masked work.
-    /// - q: [B, T, heads*hd]; k, v: [B, T, kvHeads*hd]; probs: [B, heads, T, T]
-    ///   (kept for backward; masked entries written as 0); out: [B, T, heads*hd].
+    /// - q: [B, T, heads*hd] with row stride `qRowStride`; k, v: [B, T, kvHeads*hd] with row
+    ///   stride `kvRowStride` (both default to the packed widths; the forward pass passes the
+    ///   fused qkv width); probs: [B, heads, T, T] (kept for backward; masked entries written
+    ///   as 0); out: [B, T, heads*hd].
     public static func causalAttention(
         out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-        batchSize B: Int, seqLen T: Int, heads: Int, kvHeads: Int, headDim hd: Int, blockRows: Int = 64
+        batchSize B: Int, seqLen T: Int, heads: Int, kvHeads: Int, headDim hd: Int,
+        qRowStride: Int? = nil, kvRowStride: Int? = nil, blockRows: Int = 64
     ) {
-        let qWidth = heads * hd, kvWidth = kvHeads * hd
+        let outWidth = heads * hd
+        let qWidth = qRowStride ?? outWidth, kvWidth = kvRowStride ?? kvHeads * hd
         let group = heads / kvHeads
         let scale = Float(1 / Double(hd).squareRoot())
         // (b, h) pairs are independent: split them over the workers, each running single-threaded sgemm.
@@ -121,7 +125,7 @@ extension Kernels {
                 let kh = k + b * T * kvWidth + g * hd
                 let vh = v + b * T * kvWidth + g * hd
                 let p = probs + (b * heads + h) * T * T
-                let y = out + b * T * qWidth + h * hd
+                let y = out + b * T * outWidth + h * hd
                 var r0 = 0
                 while r0 < T {
                     let r1 = Swift.min(T, r0 + blockRows)
@@ -134,7 +138,7 @@ extension Kernels {
                     // Y[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(r1),
-                        1, p + r0 * T, Int32(T), vh, Int32(kvWidth), 0, y + r0 * qWidth, Int32(qWidth))
+                        1, p + r0 * T, Int32(T), vh, Int32(kvWidth), 0, y + r0 * outWidth, Int32(outWidth))
                     r0 = r1
                 }
             }

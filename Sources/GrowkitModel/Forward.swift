@@ -56,7 +56,7 @@ extension ModelWeights {
         let cfg = config
         let B = acts.batchSize, T = acts.seqLen, N = B * T
         let C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize
-        let hd = cfg.headDim, qw = cfg.queryWidth, kvw = cfg.keyValueWidth
+        let hd = cfg.headDim, qkvWidth = cfg.queryWidth + 2 * cfg.keyValueWidth
         let eps = Float(cfg.normEps)
         let layerNorm = cfg.norm == .layernorm
         let threading = matmulThreading
@@ -82,34 +82,34 @@ extension ModelWeights {
                 let p = offsets.blocks[l], a = acts.blocks[l]
                 // Attention half: a.residualMid = h + o_proj(attn(norm1(h))).
                 norm(a.norm1, a.norm1Mean, a.norm1Rstd, a.residualIn, p.norm1Weight, p.norm1Bias)
-                Kernels.linear(out: a.q, inp: a.norm1, weight: w + p.qWeight, bias: opt(p.qBias),
-                               rows: N, inFeatures: C, outFeatures: qw, threading: threading)
-                Kernels.linear(out: a.k, inp: a.norm1, weight: w + p.kWeight, bias: opt(p.kBias),
-                               rows: N, inFeatures: C, outFeatures: kvw, threading: threading)
-                Kernels.linear(out: a.v, inp: a.norm1, weight: w + p.vWeight, bias: opt(p.vBias),
-                               rows: N, inFeatures: C, outFeatures: kvw, threading: threading)
+                // One sgemm for q, k and v: their weights (and biases) are adjacent in the packed
+                // buffer (ParameterLayout.packingOrder), i.e. one [qw + 2 kvw, C] matrix.
+                Kernels.linear(out: a.qkv, inp: a.norm1, weight: w + p.qWeight, bias: opt(p.qBias),
+                               rows: N, inFeatures: C, outFeatures: qkvWidth, threading: threading)
                 if cfg.position == .rope {
                     Kernels.rope(a.q, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
-                                 heads: cfg.numHeads, headDim: hd, rowStride: qw)
+                                 heads: cfg.numHeads, headDim: hd, rowStride: qkvWidth)
                     Kernels.rope(a.k, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
-                                 heads: cfg.numKVHeads, headDim: hd, rowStride: kvw)
+                                 heads: cfg.numKVHeads, headDim: hd, rowStride: qkvWidth)
                 }
                 Kernels.causalAttention(out: a.attnOut, probs: a.attnProbs, q: a.q, k: a.k, v: a.v,
                                         batchSize: B, seqLen: T, heads: cfg.numHeads, kvHeads: cfg.numKVHeads,
-                                        headDim: hd)
+                                        headDim: hd, qRowStride: qkvWidth, kvRowStride: qkvWidth)
                 a.residualMid.update(from: a.residualIn, count: N * C)
                 Kernels.linear(out: a.residualMid, inp: a.attnOut, weight: w + p.oWeight, bias: opt(p.oBias),
-                               rows: N, inFeatures: qw, outFeatures: C, accumulate: true, threading: threading)
+                               rows: N, inFeatures: cfg.queryWidth, outFeatures: C, accumulate: true, threading: threading)
 
                 // MLP half: next residual = residualMid + down(act(norm2(residualMid))).
                 norm(a.norm2, a.norm2Mean, a.norm2Rstd, a.residualMid, p.norm2Weight, p.norm2Bias)
-                Kernels.linear(out: a.mlpUp, inp: a.norm2, weight: w + p.upWeight, bias: opt(p.upBias),
-                               rows: N, inFeatures: C, outFeatures: I, threading: threading)
                 if let gate = p.gateWeight {
-                    Kernels.linear(out: a.mlpGate, inp: a.norm2, weight: w + gate, bias: opt(p.gateBias),
-                                   rows: N, inFeatures: C, outFeatures: I, threading: threading)
-                    Kernels.swiglu(out: a.mlpAct, gate: a.mlpGate, up: a.mlpUp, count: N * I)
+                    // One sgemm for gate and up (adjacent weights: one [2I, C] matrix).
+                    Kernels.linear(out: a.mlpGateUp, inp: a.norm2, weight: w + gate, bias: opt(p.gateBias),
+                                   rows: N, inFeatures: C, outFeatures: 2 * I, threading: threading)
+                    Kernels.swiglu(out: a.mlpAct, gate: a.mlpGate, up: a.mlpUp, rows: N, columns: I,
+                                   inputRowStride: a.mlpRowStride)
                 } else {
+                    Kernels.linear(out: a.mlpUp, inp: a.norm2, weight: w + p.upWeight, bias: opt(p.upBias),
+                                   rows: N, inFeatures: C, outFeatures: I, threading: threading)
                     Kernels.geluTanh(out: a.mlpAct, inp: a.mlpUp, count: N * I)
                 }
                 let next = l + 1 < cfg.numLayers ? acts.blocks[l + 1].residualIn : acts.residualFinal

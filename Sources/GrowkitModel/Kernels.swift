@@ -221,16 +221,18 @@ public enum Kernels {
     }
 
     /// SwiGLU gating (Shazeer 2020): `out = silu(gate) * up`, `silu(g) = g / (1 + e^-g)`.
-    /// - out, gate, up: [count] (out may alias either input).
+    /// - out: [N, I] (row stride I); gate, up: [N, I] with row stride `inputRowStride`
+    ///   (2I when both are column slices of the fused gate/up projection).
     public static func swiglu(
-        out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int
+        out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+        rows N: Int, columns I: Int, inputRowStride: Int
     ) {
-        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
-            let start = vectors.lowerBound * 8
-            swigluSerial(out: out + start, gate: gate + start, up: up + start, count: vectors.count * 8)
+        Parallel.chunks(N, minimumChunk: Swift.max(1, 32768 / Swift.max(I, 1))) { rows in
+            for n in rows {
+                swigluSerial(out: out + n * I, gate: gate + n * inputRowStride, up: up + n * inputRowStride,
+                             count: I)
+            }
         }
-        let tail = count & ~7
-        swigluSerial(out: out + tail, gate: gate + tail, up: up + tail, count: count - tail)
     }
 
     @inline(__always)

@@ -1,9 +1,15 @@
 import GrowkitState
 
-/// Where each parameter lives in one flat float32 buffer, in the canonical
-/// order of ``ModelConfig/parameters()`` (llm.c keeps all parameters in one
-/// allocation the same way, so an optimizer or a gradient buffer can use the
-/// same offsets and treat the whole model as one vector).
+/// Where each parameter lives in one flat float32 buffer (llm.c keeps all
+/// parameters in one allocation the same way, so an optimizer or a gradient
+/// buffer can use the same offsets and treat the whole model as one vector).
+///
+/// The order is ``ModelConfig/parameters()``'s canonical order with one change,
+/// ``packingOrder(_:)``: the biases of `q_proj`, `k_proj` and `gate_proj` move
+/// after `v_proj.weight` and `up_proj.weight`. Then each block's
+/// `q_proj, k_proj, v_proj` weights form one `[qw + 2 kvw, C]` matrix (and their
+/// biases one vector), and `gate_proj, up_proj` one `[2 I, C]` matrix, so the
+/// forward pass runs each group as a single sgemm (llm.c's fused `qkv`).
 public struct ParameterLayout: Sendable {
     public let specs: [ParameterSpec]
     /// `offsets[i]` is where `specs[i]` starts in the flat buffer.
@@ -13,7 +19,7 @@ public struct ParameterLayout: Sendable {
     private let indexByName: [String: Int]
 
     public init(config: ModelConfig) {
-        specs = config.parameters()
+        specs = Self.packingOrder(config.parameters())
         var offsets: [Int] = []
         var running = 0
         var index: [String: Int] = [:]
@@ -27,6 +33,27 @@ public struct ParameterLayout: Sendable {
         self.indexByName = index
     }
 
+    /// `specs` with the biases of `q_proj`, `k_proj` (and `gate_proj`) held back until
+    /// `v_proj.weight` (`up_proj.weight`) is placed; every other parameter keeps its place.
+    /// Canonical `q.w, q.b, k.w, k.b, v.w, v.b` becomes `q.w, k.w, v.w, q.b, k.b, v.b`,
+    /// and `gate.w, gate.b, up.w, up.b` becomes `gate.w, up.w, gate.b, up.b`.
+    public static func packingOrder(_ specs: [ParameterSpec]) -> [ParameterSpec] {
+        var ordered: [ParameterSpec] = []
+        var heldBack: [ParameterSpec] = []
+        for spec in specs {
+            if ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "mlp.gate_proj.bias"].contains(where: spec.name.hasSuffix) {
+                heldBack.append(spec)
+                continue
+            }
+            ordered.append(spec)
+            if spec.name.hasSuffix("self_attn.v_proj.weight") || spec.name.hasSuffix("mlp.up_proj.weight") {
+                ordered += heldBack
+                heldBack = []
+            }
+        }
+        return ordered + heldBack
+    }
+
     /// Offset of the parameter named `name` (dotted HF name), or nil if the config has none.
     public func offset(of name: String) -> Int? { indexByName[name].map { offsets[$0] } }
 
@@ -36,6 +63,11 @@ public struct ParameterLayout: Sendable {
 
 /// Offsets (into the flat parameter buffer) of one decoder block's tensors.
 /// Biases are `nil` when the config has none.
+///
+/// By ``ParameterLayout/packingOrder(_:)``, `kWeight = qWeight + qw * C`,
+/// `vWeight = kWeight + kvw * C` (biases likewise), and `upWeight = gateWeight + I * C`
+/// (biases likewise): `qWeight` starts the fused `[qw + 2 kvw, C]` projection and
+/// `gateWeight` the fused `[2 I, C]` one.
 public struct BlockOffsets: Sendable {
     public let norm1Weight: Int, norm1Bias: Int?
     public let qWeight: Int, qBias: Int?
@@ -90,11 +122,11 @@ public struct ModelWeights: Sendable {
     public let config: ModelConfig
     public let layout: ParameterLayout
     public let offsets: ModelOffsets
-    /// All parameters, concatenated in canonical order.
+    /// All parameters, concatenated in ``ParameterLayout``'s order.
     public var values: [Float]
     /// How ``forward(tokens:targets:activations:)`` spreads its projection matmuls over the cores
     /// (``MatmulThreading``; the default was measured, the others give identical results).
-    public var matmulThreading: MatmulThreading = .openBLAS
+    public var matmulThreading: MatmulThreading = .splitRows
 
     /// Validates `parameters` (dotted HF names) against `config` and packs them.
     ///
@@ -129,7 +161,7 @@ public struct ModelWeights: Sendable {
         self.values = values
     }
 
-    /// Wraps an already packed flat buffer (canonical order of ``ParameterLayout``), e.g. a
+    /// Wraps an already packed flat buffer (in ``ParameterLayout``'s order), e.g. a
     /// trainer's parameter vector. Checks the config, the total size, and that every value is
     /// finite (naming the tensor that holds a NaN or infinity).
     public init(config: ModelConfig, values: [Float]) throws(ModelError) {

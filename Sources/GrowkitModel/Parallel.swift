@@ -51,14 +51,14 @@ public enum Parallel {
 /// N = B*T rows) over the cores. All three give bit-identical logits (each output element is the
 /// same OpenBLAS dot product over `in`; `growkit-bench forward --ab` checks it).
 ///
-/// Default ``openBLAS``, by measurement: `growkit-bench forward --ab 41` (modes alternated per
-/// round in one process, 2 cores, OpenBLAS 0.3.21 pthreads, batch 8 x seq 256, machine shared with
-/// other builds) gave median per-round speed-ups over ``openBLAS`` of 0.995 (gpt2) and 1.052
-/// (llama) for ``splitRows``, 0.986 and 1.052 for ``splitColumns``; earlier runs of 15-25 rounds
-/// 0.999-1.035 (gpt2) and 0.996-1.068 (llama). Process CPU time drops 0-15% with either split
-/// (no OpenBLAS pool spin-waiting between calls), which only turns into wall time when another
-/// process competes for the cores. The forward is bound by the sgemm kernel itself (the
-/// projections run at 160-190 GFLOP/s, about the two cores' peak), so who splits it matters little.
+/// Default ``splitRows``, by measurement: `growkit-bench forward 7 --ab` (2 cores, OpenBLAS 0.3.21
+/// pthreads, batch 8 x seq 256; per round each mode runs one untimed then one timed forward) gave
+/// median per-round speed-ups over ``openBLAS`` of 1.08 (gpt2) and 1.16 (llama) for ``splitRows``
+/// and 1.04 / 1.07 for ``splitColumns``, with 10-17% less process CPU time. The difference is
+/// OpenBLAS's pool: between its calls its threads spin (`sched_yield`) while our own workers run
+/// attention and the elementwise kernels on the same two cores. With OpenBLAS at one thread for the
+/// whole pass there is one set of workers and nothing spins. (An earlier protocol that alternated
+/// modes forward by forward hid this: each ``openBLAS`` forward then started with an idle pool.)
 public enum MatmulThreading: Sendable, CaseIterable {
     /// One `cblas_sgemm` call per projection, threaded by OpenBLAS's own pool
     /// (which spin-waits between calls and synchronises inside each one).

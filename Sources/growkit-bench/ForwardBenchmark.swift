@@ -128,8 +128,8 @@ enum ForwardBenchmark {
         return result
     }
 
-    /// A/B(/C) of ``MatmulThreading`` modes: each round runs one forward per mode, in rotating
-    /// order, so load from other processes hits every mode alike. Prints per mode the median wall
+    /// A/B(/C) of ``MatmulThreading`` modes: each round runs, per mode in rotating order, one
+    /// untimed and one timed forward, so load from other processes hits every mode alike. Prints per mode the median wall
     /// and CPU time, the median of the per-round time ratios against `.openBLAS`, and the largest
     /// logit difference against `.openBLAS`.
     static func compareThreading(_ c: Case, rounds: Int) {
@@ -154,6 +154,9 @@ enum ForwardBenchmark {
                     let i = (round + k) % modes.count
                     var w = base
                     w.matmulThreading = modes[i]
+                    // One untimed forward first: a mode's first forward after another mode's pays for
+                    // the switch (OpenBLAS's pool waking or going idle), which a trainer never sees.
+                    try w.forward(tokens: tokens, targets: targets, activations: acts)
                     let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
                     try w.forward(tokens: tokens, targets: targets, activations: acts)
                     if round >= 2 {

@@ -50,7 +50,7 @@ enum ForwardProfile {
                                     heads: cfg.numHeads, kvHeads: cfg.numKVHeads, headDim: hd)
         }
         time("geluTanh") { Kernels.geluTanh(out: act, inp: up, count: N * I) }
-        time("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, count: N * I) }
+        time("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, rows: N, columns: I, inputRowStride: I) }
         time("residual copy") { y.update(from: x, count: N * C) }
         // Per-element cost in cache, by this thread's CPU time (insensitive to other processes' load).
         func cpuNanosPerElement(_ name: String, _ body: (Int) -> Void) {
@@ -64,6 +64,6 @@ enum ForwardProfile {
                          c.name, name, seconds / Double(count * repeats) * 1e9))
         }
         cpuNanosPerElement("geluTanh") { Kernels.geluTanh(out: act, inp: up, count: $0) }
-        cpuNanosPerElement("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, count: $0) }
+        cpuNanosPerElement("swiglu") { Kernels.swiglu(out: act, gate: gate, up: up, rows: 1, columns: $0, inputRowStride: $0) }
     }
 }

@@ -102,6 +102,31 @@ struct ForwardTests {
         #expect(kept.blocks[0].residualIn != kept.blocks[1].residualIn)
     }
 
+    /// The forward pass runs q/k/v and gate/up as single sgemm calls over adjacent weights.
+    @Test(arguments: tinyConfigs.indices)
+    func fusedProjectionsAreAdjacentInTheFlatBuffer(configIndex: Int) throws {
+        let config = tinyConfigs[configIndex].1
+        let layout = ParameterLayout(config: config)
+        let C = config.hiddenSize, I = config.intermediateSize
+        let qw = config.queryWidth, kvw = config.keyValueWidth
+        #expect(Set(layout.specs.map(\.name)) == Set(config.parameters().map(\.name)))
+        for l in 0..<config.numLayers {
+            func at(_ name: String) throws -> Int {
+                try #require(layout.offset(of: "model.layers.\(l).\(name)"))
+            }
+            #expect(try at("self_attn.k_proj.weight") == at("self_attn.q_proj.weight") + qw * C)
+            #expect(try at("self_attn.v_proj.weight") == at("self_attn.k_proj.weight") + kvw * C)
+            if config.attentionBias {
+                #expect(try at("self_attn.k_proj.bias") == at("self_attn.q_proj.bias") + qw)
+                #expect(try at("self_attn.v_proj.bias") == at("self_attn.k_proj.bias") + kvw)
+            }
+            if config.activation == .swiglu {
+                #expect(try at("mlp.up_proj.weight") == at("mlp.gate_proj.weight") + I * C)
+                if config.mlpBias { #expect(try at("mlp.up_proj.bias") == at("mlp.gate_proj.bias") + I) }
+            }
+        }
+    }
+
     @Test func weightsRoundTripThroughTheFlatBuffer() throws {
         let config = tinyConfigs[0].1
         let params = randomParameters(config, seed: 3)

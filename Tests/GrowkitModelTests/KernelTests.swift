@@ -148,13 +148,27 @@ struct KernelTests {
     }
 
     @Test func elementwiseKernelsSplitOverWorkersMatchTheFormula() {
-        // 70_001 elements: above the parallel threshold, with a scalar tail.
+        // 70_070 elements (70 rows of 1_001): above the parallel thresholds, with scalar tails.
         var rng = TestRandom(seed: 9)
-        let count = 70_001
+        let count = 70_070
         let x = rng.floats(count, scale: 8), up = rng.floats(count, scale: 2)
         var gelu = [Float](repeating: 0, count: count), glu = gelu
         withPointers(&gelu) { Kernels.geluTanh(out: $0, inp: x, count: count) }
-        withPointers(&glu) { Kernels.swiglu(out: $0, gate: x, up: up, count: count) }
+        // SwiGLU reads gate and up as the two column halves of a fused [rows, 2 * columns] buffer.
+        let rows = 70, columns = 1_001
+        var gateUp = [Float](repeating: 0, count: rows * 2 * columns)
+        for n in 0..<rows {
+            for i in 0..<columns {
+                gateUp[n * 2 * columns + i] = x[n * columns + i]
+                gateUp[n * 2 * columns + columns + i] = up[n * columns + i]
+            }
+        }
+        gateUp.withUnsafeBufferPointer { g in
+            withPointers(&glu) {
+                Kernels.swiglu(out: $0, gate: g.baseAddress!, up: g.baseAddress! + columns, rows: rows,
+                               columns: columns, inputRowStride: 2 * columns)
+            }
+        }
         let expectedGelu = x.map { v -> Double in
             let d = Double(v)
             return 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
@@ -168,7 +182,7 @@ struct KernelTests {
         var rng = TestRandom(seed: 5)
         let gate = rng.floats(101, scale: 12), up = rng.floats(101, scale: 2)
         var out = [Float](repeating: 0, count: 101)
-        withPointers(&out) { Kernels.swiglu(out: $0, gate: gate, up: up, count: 101) }
+        withPointers(&out) { Kernels.swiglu(out: $0, gate: gate, up: up, rows: 1, columns: 101, inputRowStride: 101) }
         let expected = zip(gate, up).map { g, u in Double(g) / (1 + exp(-Double(g))) * Double(u) }
         #expect(maxAbsDiff(out, expected) < tolerance)
     }
