@@ -12,7 +12,9 @@ Each configuration is warmed up, then timed `--runs` times; the figure is
 `batch * seq / median(seconds)`. One JSON line per configuration goes to
 stdout (growkit-bench spawns this script and parses those lines):
 
-    {"config": "gpt2", "mode": "forward", "tokens_per_second": 12345.6, "threads": 2, "torch": "2.x"}
+    {"config": "gpt2", "mode": "forward", "tokens_per_second": 12345.6, "threads": 2, "torch": "2.x", ...}
+
+`median_cpu_seconds` is the median process CPU time (all threads) of one timed run.
 
 Weights are random (the seed is fixed); throughput does not depend on values.
 """
@@ -65,16 +67,18 @@ def measure(name, train, warmup, runs):
 
     for _ in range(warmup):
         step()
-    seconds = []
+    seconds, cpu_seconds = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu_start)
     median = statistics.median(seconds)
     return dict(config=name, mode="train" if train else "forward",
                 tokens_per_second=round(BATCH * SEQ / median, 1), threads=torch.get_num_threads(),
                 torch=str(torch.__version__), transformers=str(transformers.__version__),
-                batch=BATCH, seq_len=SEQ, median_seconds=round(median, 6), runs=runs)
+                batch=BATCH, seq_len=SEQ, median_seconds=round(median, 6),
+                median_cpu_seconds=round(statistics.median(cpu_seconds), 6), runs=runs)
 
 
 def main():

@@ -190,11 +190,12 @@ enum ForwardBenchmark {
         let N = c.batchSize * c.seqLen, C = cfg.hiddenSize, I = cfg.intermediateSize
         let qw = cfg.queryWidth, kvw = cfg.keyValueWidth, hd = cfg.headDim, T = c.seqLen
         let L = cfg.numLayers
+        // The forward's shapes: q/k/v fused into one [qw + 2 kvw, C] projection, gate/up into one [2I, C].
+        let qkv = qw + 2 * kvw, mlp = cfg.activation == .swiglu ? 2 * I : I
         let projections: [Gemm] = [
-            Gemm(m: N, n: qw, k: C, transB: true, lda: C, ldb: C, ldc: qw, repeats: L),
-            Gemm(m: N, n: kvw, k: C, transB: true, lda: C, ldb: C, ldc: kvw, repeats: 2 * L),
+            Gemm(m: N, n: qkv, k: C, transB: true, lda: C, ldb: C, ldc: qkv, repeats: L),
             Gemm(m: N, n: C, k: qw, transB: true, lda: qw, ldb: qw, ldc: C, repeats: L),
-            Gemm(m: N, n: I, k: C, transB: true, lda: C, ldb: C, ldc: I, repeats: cfg.activation == .swiglu ? 2 * L : L),
+            Gemm(m: N, n: mlp, k: C, transB: true, lda: C, ldb: C, ldc: mlp, repeats: L),
             Gemm(m: N, n: C, k: I, transB: true, lda: I, ldb: I, ldc: C, repeats: L),
             Gemm(m: N, n: cfg.vocabSize, k: C, transB: true, lda: C, ldb: C, ldc: cfg.vocabSize, repeats: 1),
         ]
@@ -203,8 +204,8 @@ enum ForwardBenchmark {
         var r0 = 0
         while r0 < T {
             let r1 = min(T, r0 + 64)
-            attention.append(Gemm(m: r1 - r0, n: r1, k: hd, transB: true, lda: qw, ldb: kvw, ldc: T, repeats: heads))
-            attention.append(Gemm(m: r1 - r0, n: hd, k: r1, transB: false, lda: T, ldb: kvw, ldc: qw, repeats: heads))
+            attention.append(Gemm(m: r1 - r0, n: r1, k: hd, transB: true, lda: qkv, ldb: qkv, ldc: T, repeats: heads))
+            attention.append(Gemm(m: r1 - r0, n: hd, k: r1, transB: false, lda: T, ldb: qkv, ldc: qw, repeats: heads))
             r0 = r1
         }
         return (projections, attention)
@@ -249,7 +250,7 @@ enum ForwardBenchmark {
     static func compareWithTorchInRounds(rounds: Int, runs: Int) {
         print("growkit-bench forward --rounds \(rounds): per round, ours (median of \(runs) forward-only runs) "
               + "then torch eager (median of \(runs)), OpenBLAS \(openblas_get_num_threads()) threads")
-        var ratios: [String: [Double]] = [:]
+        var ratios: [String: [Double]] = [:], cpuRatios: [String: [Double]] = [:]
         do {
             let prepared = try cases.map { c -> (Case, ModelWeights, Activations, [Int32], [Int32]) in
                 let weights = try ModelWeights(config: c.config, parameters: randomParameters(c.config))
@@ -273,9 +274,11 @@ enum ForwardBenchmark {
                 guard let torch = torchRates(runs: runs, names: Set(ours.keys)) else { return }
                 for c in cases {
                     guard let mine = ours[c.name], let theirs = torch[c.name] else { continue }
-                    ratios[c.name, default: []].append(mine.rate / theirs)
-                    print(String(format: "round %d %@: ours %.0f tokens/s (%.1f ms CPU per forward), torch %.0f tokens/s, ratio %.2f",
-                                 round, c.name, mine.rate, mine.cpu * 1e3, theirs, mine.rate / theirs))
+                    ratios[c.name, default: []].append(mine.rate / theirs.rate)
+                    cpuRatios[c.name, default: []].append(theirs.cpu / mine.cpu)
+                    print(String(format: "round %d %@: ours %.0f tokens/s (%.1f ms CPU per forward), torch %.0f tokens/s (%.1f ms CPU), ratio %.2f (CPU time torch/ours %.2f)",
+                                 round, c.name, mine.rate, mine.cpu * 1e3, theirs.rate, theirs.cpu * 1e3,
+                                 mine.rate / theirs.rate, theirs.cpu / mine.cpu))
                 }
             }
         } catch {
@@ -285,11 +288,17 @@ enum ForwardBenchmark {
             guard let r = ratios[c.name], !r.isEmpty else { continue }
             print(String(format: "%@ forward: ratio ours/torch median %.2f over %d rounds (min %.2f, max %.2f)",
                          c.name, median(r), r.count, r.min()!, r.max()!))
+            // Process CPU time per forward is less at the mercy of other processes than wall time
+            // (but counts spin-waiting): a second view of the same comparison.
+            if let cr = cpuRatios[c.name]?.filter({ $0.isFinite }), !cr.isEmpty {
+                print(String(format: "%@ forward: CPU time per forward torch/ours median %.2f (min %.2f, max %.2f)",
+                             c.name, median(cr), cr.min()!, cr.max()!))
+            }
         }
     }
 
     /// Runs tools/bench_torch_forward.py once; tokens/s by config name, or nil (after saying why).
-    static func torchRates(runs: Int, names: Set<String>) -> [String: Double]? {
+    static func torchRates(runs: Int, names: Set<String>) -> [String: (rate: Double, cpu: Double)]? {
         let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
         guard FileManager.default.fileExists(atPath: script) else {
             print("torch comparison: \(script) not found (run from the package root)")
@@ -299,13 +308,13 @@ enum ForwardBenchmark {
             print("torch comparison: \(script) failed (is PyTorch installed?)")
             return nil
         }
-        var rates: [String: Double] = [:]
+        var rates: [String: (rate: Double, cpu: Double)] = [:]
         for line in result.output.split(separator: "\n") {
             guard let data = line.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let name = object["config"] as? String, names.contains(name),
                   let rate = (object["tokens_per_second"] as? NSNumber)?.doubleValue else { continue }
-            rates[name] = rate
+            rates[name] = (rate, (object["median_cpu_seconds"] as? NSNumber)?.doubleValue ?? .nan)
         }
         if rates.isEmpty { print("torch comparison: no tokens/s figures recognised in the output of \(script)") }
         return rates.isEmpty ? nil : rates
