@@ -46,7 +46,8 @@ def build(name):
     return LlamaForCausalLM(cfg)
 
 
-def measure(name, train, warmup, runs):
+def make_step(name, train):
+    """One timed unit of work for `name`: a forward, or forward + backward + AdamW step."""
     torch.manual_seed(0)
     model = build(name).to(torch.float32).eval()
     tokens = torch.randint(0, VOCAB, (BATCH, SEQ + 1))
@@ -64,15 +65,44 @@ def measure(name, train, warmup, runs):
         def step():
             with torch.inference_mode():
                 model(input_ids=inputs)
+    return step
 
+
+def timed(step):
+    """(wall seconds, process CPU seconds) of one call of `step`."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    step()
+    return time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def serve(names, train, warmup):
+    """Paired mode for growkit-bench: builds every model, warms each up, prints `{"ready": true}`,
+    then for each config name read from stdin runs one step and prints
+    `{"config": name, "seconds": s, "cpu_seconds": c}`; stops at end of input."""
+    steps = {name: make_step(name, train) for name in names}
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    print(json.dumps({"ready": True, "torch": str(torch.__version__), "threads": torch.get_num_threads()}),
+          flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in steps:
+            print(json.dumps({"error": f"unknown config {name!r}"}), flush=True)
+            continue
+        seconds, cpu_seconds = timed(steps[name])
+        print(json.dumps({"config": name, "seconds": seconds, "cpu_seconds": cpu_seconds}), flush=True)
+
+
+def measure(name, train, warmup, runs):
+    step = make_step(name, train)
     for _ in range(warmup):
         step()
     seconds, cpu_seconds = [], []
     for _ in range(runs):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        step()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu_start)
+        wall, cpu = timed(step)
+        seconds.append(wall)
+        cpu_seconds.append(cpu)
     median = statistics.median(seconds)
     return dict(config=name, mode="train" if train else "forward",
                 tokens_per_second=round(BATCH * SEQ / median, 1), threads=torch.get_num_threads(),
@@ -88,10 +118,15 @@ def main():
     parser.add_argument("--config", choices=["gpt2", "llama"], action="append", help="only these (repeatable)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported (default 5)")
+    parser.add_argument("--serve", action="store_true",
+                        help="paired mode: run one step per config name read from stdin (see serve())")
     args = parser.parse_args()
     if args.threads < 1 or args.runs < 1 or args.warmup < 0:
         parser.error("--threads and --runs must be at least 1 and --warmup at least 0")
     torch.set_num_threads(args.threads)
+    if args.serve:
+        serve(args.config or ["gpt2", "llama"], args.train, args.warmup)
+        return
     for name in args.config or ["gpt2", "llama"]:
         print(json.dumps(measure(name, args.train, args.warmup, args.runs)), flush=True)
 

@@ -126,7 +126,9 @@ public struct ModelWeights: Sendable {
     public var values: [Float]
     /// How ``forward(tokens:targets:activations:)`` spreads its projection matmuls over the cores
     /// (``MatmulThreading``; the default was measured, the others give identical results).
-    public var matmulThreading: MatmulThreading = .splitRows
+    public var matmulThreading: MatmulThreading = Self.defaultMatmulThreading
+    /// The measured default (see ``MatmulThreading``).
+    public static let defaultMatmulThreading = MatmulThreading.splitRows
 
     /// Validates `parameters` (dotted HF names) against `config` and packs them.
     ///

@@ -7,8 +7,8 @@ import GrowkitState
 /// (DESIGN.md section 9), the GFLOP/s of its matmuls against plain `cblas_sgemm`
 /// calls of the same shapes timed in the same run, and, when PyTorch is
 /// installed, the ratio against `tools/bench_torch_forward.py` (torch eager).
-/// `growkit-bench forward [runs] --rounds R` repeats (ours, torch) R times and prints the median
-/// ratio. `growkit-bench forward --ab [rounds]` instead compares the ``MatmulThreading`` modes, alternated
+/// `growkit-bench forward --paired P` alternates our forward and torch's P times per config (see
+/// ``TorchComparison/paired(pairs:)``). `growkit-bench forward --ab [rounds]` instead compares the ``MatmulThreading`` modes, alternated
 /// round by round in this one process (wall and CPU time, per-round speed-up, logit differences).
 enum ForwardBenchmark {
     struct Case {
@@ -26,14 +26,14 @@ enum ForwardBenchmark {
 
     static func run(arguments all: [String]) {
         var arguments = all
-        var rounds = 1
-        if let i = arguments.firstIndex(of: "--rounds") {
-            rounds = i + 1 < arguments.count ? max(1, Int(arguments[i + 1]) ?? 1) : 1
+        var pairs = 0
+        if let i = arguments.firstIndex(of: "--paired") {
+            pairs = i + 1 < arguments.count ? max(1, Int(arguments[i + 1]) ?? 30) : 30
             arguments.removeSubrange(i..<min(i + 2, arguments.count))
         }
         let runs = arguments.compactMap(Int.init).first ?? 7
-        if rounds > 1 {
-            compareWithTorchInRounds(rounds: rounds, runs: runs)
+        if pairs > 0 {
+            TorchComparison.paired(pairs: pairs)
             return
         }
         if arguments.contains("--ab") {
@@ -241,83 +241,6 @@ enum ForwardBenchmark {
             }
         }
         return (median(times), median(cpu))
-    }
-
-    /// `growkit-bench forward [runs] --rounds R`: R rounds of (our forward-only tokens/s, median of
-    /// `runs`, for both configs; then one torch run of the same), so each ratio compares figures
-    /// taken seconds apart, and the median ratio over rounds is less at the mercy of one burst of
-    /// load from other processes than a single ratio.
-    static func compareWithTorchInRounds(rounds: Int, runs: Int) {
-        print("growkit-bench forward --rounds \(rounds): per round, ours (median of \(runs) forward-only runs) "
-              + "then torch eager (median of \(runs)), OpenBLAS \(openblas_get_num_threads()) threads")
-        var ratios: [String: [Double]] = [:], cpuRatios: [String: [Double]] = [:]
-        do {
-            let prepared = try cases.map { c -> (Case, ModelWeights, Activations, [Int32], [Int32]) in
-                let weights = try ModelWeights(config: c.config, parameters: randomParameters(c.config))
-                let acts = try Activations(config: c.config, batchSize: c.batchSize, seqLen: c.seqLen,
-                                           keepForBackward: false)
-                let n = c.batchSize * c.seqLen
-                return (c, weights, acts, (0..<n).map { Int32(($0 * 7919) % c.config.vocabSize) },
-                        (0..<n).map { Int32(($0 * 7919 + 1) % c.config.vocabSize) })
-            }
-            for round in 1...rounds {
-                var ours: [String: (rate: Double, cpu: Double)] = [:]
-                for (c, weights, acts, tokens, targets) in prepared {
-                    var times: [Double] = [], cpu: [Double] = []
-                    for i in 0..<(runs + 2) {
-                        let t0 = BenchClock.wall(), c0 = BenchClock.processCPU()
-                        try weights.forward(tokens: tokens, targets: targets, activations: acts)
-                        if i >= 2 { times.append(BenchClock.wall() - t0); cpu.append(BenchClock.processCPU() - c0) }
-                    }
-                    ours[c.name] = (Double(c.batchSize * c.seqLen) / median(times), median(cpu))
-                }
-                guard let torch = torchRates(runs: runs, names: Set(ours.keys)) else { return }
-                for c in cases {
-                    guard let mine = ours[c.name], let theirs = torch[c.name] else { continue }
-                    ratios[c.name, default: []].append(mine.rate / theirs.rate)
-                    cpuRatios[c.name, default: []].append(theirs.cpu / mine.cpu)
-                    print(String(format: "round %d %@: ours %.0f tokens/s (%.1f ms CPU per forward), torch %.0f tokens/s (%.1f ms CPU), ratio %.2f (CPU time torch/ours %.2f)",
-                                 round, c.name, mine.rate, mine.cpu * 1e3, theirs.rate, theirs.cpu * 1e3,
-                                 mine.rate / theirs.rate, theirs.cpu / mine.cpu))
-                }
-            }
-        } catch {
-            print("forward: error: \(error)")
-        }
-        for c in cases {
-            guard let r = ratios[c.name], !r.isEmpty else { continue }
-            print(String(format: "%@ forward: ratio ours/torch median %.2f over %d rounds (min %.2f, max %.2f)",
-                         c.name, median(r), r.count, r.min()!, r.max()!))
-            // Process CPU time per forward is less at the mercy of other processes than wall time
-            // (but counts spin-waiting): a second view of the same comparison.
-            if let cr = cpuRatios[c.name]?.filter({ $0.isFinite }), !cr.isEmpty {
-                print(String(format: "%@ forward: CPU time per forward torch/ours median %.2f (min %.2f, max %.2f)",
-                             c.name, median(cr), cr.min()!, cr.max()!))
-            }
-        }
-    }
-
-    /// Runs tools/bench_torch_forward.py once; tokens/s by config name, or nil (after saying why).
-    static func torchRates(runs: Int, names: Set<String>) -> [String: (rate: Double, cpu: Double)]? {
-        let script = FileManager.default.currentDirectoryPath + "/tools/bench_torch_forward.py"
-        guard FileManager.default.fileExists(atPath: script) else {
-            print("torch comparison: \(script) not found (run from the package root)")
-            return nil
-        }
-        guard let result = runPython([script, "--runs", "\(runs)", "--warmup", "2"]), result.status == 0 else {
-            print("torch comparison: \(script) failed (is PyTorch installed?)")
-            return nil
-        }
-        var rates: [String: (rate: Double, cpu: Double)] = [:]
-        for line in result.output.split(separator: "\n") {
-            guard let data = line.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let name = object["config"] as? String, names.contains(name),
-                  let rate = (object["tokens_per_second"] as? NSNumber)?.doubleValue else { continue }
-            rates[name] = (rate, (object["median_cpu_seconds"] as? NSNumber)?.doubleValue ?? .nan)
-        }
-        if rates.isEmpty { print("torch comparison: no tokens/s figures recognised in the output of \(script)") }
-        return rates.isEmpty ? nil : rates
     }
 
     /// Runs tools/bench_torch_forward.py (if present and torch imports) and prints ours/torch.
