@@ -1,32 +1,23 @@
 import COpenBLAS
-import Dispatch
 
-/// Splits elementwise and per-row work over the machine's cores (at most
-/// `maxWorkers`), in contiguous chunks so each worker streams its own memory.
-/// Small jobs run inline: waking a thread costs microseconds.
+/// Splits elementwise and per-row work over the machine's cores (``workers`` of them), in
+/// contiguous chunks so each worker streams its own memory, on a ``WorkerPool`` that does not
+/// allocate. Small jobs run inline: waking a thread costs microseconds.
 public enum Parallel {
     /// Worker count: OpenBLAS's thread count (what the matmuls use), at least 1.
     public static let workers = max(1, Int(openblas_get_num_threads()))
 
+    static let pool = WorkerPool(width: workers)
+
     /// Calls `body` on disjoint ranges covering `0 ..< count`, in parallel when
     /// `count` is at least `2 * minimumChunk`.
-    @inlinable
     public static func chunks(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-        let n = min(workers, count / max(minimumChunk, 1))
-        if n <= 1 {
+        let parts = min(workers, count / max(minimumChunk, 1))
+        if parts <= 1 {
             body(0..<count)
             return
         }
-        let base = count / n, extra = count % n
-        withoutActuallyEscaping(body) { body in
-            // The ranges are disjoint, so sharing the body across workers is safe; the kernels'
-            // pointers are not Sendable, hence the unchecked box.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: n) { i in
-                let start = i * base + min(i, extra)
-                shared.value(start..<(start + base + (i < extra ? 1 : 0)))
-            }
-        }
+        pool.run(parts: parts, count: count, body)
     }
 
     /// Like ``chunks(_:minimumChunk:_:)`` for work that calls sgemm itself: OpenBLAS is
@@ -34,7 +25,6 @@ public enum Parallel {
     /// side by side instead of each waking OpenBLAS's pool. OpenBLAS's thread count is
     /// process-wide, so do not run two forward passes concurrently on different threads
     /// (one would briefly see the other's setting; results stay correct, speed does not).
-    @inlinable
     public static func chunksCallingBLAS(_ count: Int, _ body: (Range<Int>) -> Void) {
         let blasThreads = openblas_get_num_threads()
         guard workers > 1, count > 1 else {
@@ -82,10 +72,4 @@ extension Parallel {
         defer { openblas_set_num_threads(blasThreads) }
         return try body()
     }
-}
-
-/// A value shared with concurrent workers that only touch disjoint memory through it.
-public struct UncheckedSendable<Value>: @unchecked Sendable {
-    public let value: Value
-    @inlinable public init(_ value: Value) { self.value = value }
 }

@@ -14,8 +14,8 @@ enum ForwardBenchmark {
     struct Case {
         let name: String
         let config: ModelConfig
-        let batchSize = 8
-        let seqLen = 256
+        var batchSize = 8
+        var seqLen = 256
     }
 
     static let cases: [Case] = [
@@ -40,6 +40,17 @@ enum ForwardBenchmark {
             print("growkit-bench forward --ab: matmul threading modes alternated in one process, batch 8, seq 256, "
                   + "\(runs) rounds after 2 warmup rounds, OpenBLAS \(openblas_get_num_threads()) threads")
             for c in cases { compareThreading(c, rounds: runs) }
+            return
+        }
+        if let i = arguments.firstIndex(of: "--forwards-only") {
+            // For tools/check_forward_allocations.sh: K forwards of the llama case and nothing
+            // else, so that valgrind's heap counts for two values of K differ only by forwards.
+            let count = i + 1 < arguments.count ? max(0, Int(arguments[i + 1]) ?? 1) : 1
+            // Batch 2 x 64: small enough for valgrind, large enough that every kernel splits its work.
+            var small = cases[1]
+            small.batchSize = 2
+            small.seqLen = 64
+            forwardsOnly(small, count: count)
             return
         }
         if arguments.contains("--profile") {
@@ -82,6 +93,21 @@ enum ForwardBenchmark {
             out[spec.name] = Tensor(shape: spec.shape, data: data)
         }
         return out
+    }
+
+    /// Builds weights and activations once, then runs `count` forward passes with targets.
+    static func forwardsOnly(_ c: Case, count: Int) {
+        do {
+            let weights = try ModelWeights(config: c.config, parameters: randomParameters(c.config))
+            let acts = try Activations(config: c.config, batchSize: c.batchSize, seqLen: c.seqLen,
+                                       keepForBackward: true)
+            let n = c.batchSize * c.seqLen
+            let tokens = (0..<n).map { Int32(($0 * 7919) % c.config.vocabSize) }
+            let targets = (0..<n).map { Int32(($0 * 7919 + 1) % c.config.vocabSize) }
+            for _ in 0..<count { try weights.forward(tokens: tokens, targets: targets, activations: acts) }
+        } catch {
+            print("\(c.name): error: \(error)")
+        }
     }
 
     /// Returns our tokens/s.
