@@ -71,6 +71,9 @@ enum StorageBenchmark {
         var keep: String? = nil
         var fletcher32 = true
         var rounds = 2
+        var readProfileRounds: Int? = nil
+        var threads: Int? = nil
+        var only: String? = nil
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
@@ -82,6 +85,9 @@ enum StorageBenchmark {
             case "--quick": quick = true
             case "--no-fletcher32": fletcher32 = false
             case "--rounds": rounds = max(1, Int(value ?? "") ?? rounds); i += 1
+            case "--read-profile": readProfileRounds = max(1, Int(value ?? "") ?? 10); i += 1
+            case "--threads": threads = Int(value ?? ""); i += 1
+            case "--only": only = value; i += 1
             default:
                 print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--rounds N] [--no-fletcher32]")
                 return
@@ -89,6 +95,10 @@ enum StorageBenchmark {
             i += 1
         }
         do {
+            if let readProfileRounds {
+                try readProfile(folder: folder, copies: quick ? 1 : 3, rounds: readProfileRounds, threads: threads, only: only)
+                return
+            }
             try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32, rounds: rounds)
             try compression(folder: folder, weights: weights, quick: quick)
             if let keep { try keepSamples(keep) }

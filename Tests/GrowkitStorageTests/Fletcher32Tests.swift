@@ -33,43 +33,47 @@ struct Fletcher32Tests {
         return sum2 << 16 | sum1
     }
 
-    static func fast(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { Fletcher32.checksum($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, $0.count) }
+    /// The kernels this machine runs: the portable Swift loop, and the AVX2 one
+    /// (`CFletcher32`) when the CPU has it.
+    static let kernels: [Bool] = Fletcher32.hasAVX2 ? [false, true] : [false]
+
+    static func fast(_ bytes: [UInt8], avx2: Bool) -> UInt32 {
+        bytes.withUnsafeBytes { Fletcher32.checksum($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, $0.count, copyingTo: nil, avx2: avx2) }
     }
 
-    @Test("the SIMD checksum equals HDF5's word-by-word definition on every length and on edge patterns")
-    func matchesReference() {
+    @Test("the SIMD checksum equals HDF5's word-by-word definition on every length and on edge patterns", arguments: kernels)
+    func matchesReference(avx2: Bool) {
         var state: UInt64 = 0x1234_5678
         func nextByte() -> UInt8 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return UInt8(truncatingIfNeeded: state >> 33)
         }
         // Lengths around the 16-word SIMD groups, the 256-group blocks and HDF5's 360-word folds.
-        var lengths = Array(0...70) + [719, 720, 721, 8191, 8192, 8193, 8224, 16_385, 100_001]
+        var lengths = Array(0...70) + [719, 720, 721, 8191, 8192, 8193, 8224, 16_385, 100_001, 131_072, 131_104]
         lengths.append(1 << 20)
         for length in lengths {
             let random = (0..<length).map { _ in nextByte() }
-            #expect(Self.fast(random) == Self.reference(random), "random bytes, length \(length)")
+            #expect(Self.fast(random, avx2: avx2) == Self.reference(random), "random bytes, length \(length)")
             // All 0xFF: sums are positive multiples of 65535, which HDF5 leaves as 0xFFFF.
             let ones = [UInt8](repeating: 0xFF, count: length)
-            #expect(Self.fast(ones) == Self.reference(ones), "0xFF bytes, length \(length)")
+            #expect(Self.fast(ones, avx2: avx2) == Self.reference(ones), "0xFF bytes, length \(length)")
             let zeros = [UInt8](repeating: 0, count: length)
-            #expect(Self.fast(zeros) == Self.reference(zeros), "zero bytes, length \(length)")
+            #expect(Self.fast(zeros, avx2: avx2) == Self.reference(zeros), "zero bytes, length \(length)")
         }
         // A single nonzero byte at the very end of a long zero run.
         var tail = [UInt8](repeating: 0, count: 65_536)
         tail[65_535] = 1
-        #expect(Self.fast(tail) == Self.reference(tail))
+        #expect(Self.fast(tail, avx2: avx2) == Self.reference(tail))
     }
 
-    @Test("the copying checksum copies every byte and gives the same checksum")
-    func copying() {
+    @Test("the copying checksum copies every byte and gives the same checksum", arguments: kernels)
+    func copying(avx2: Bool) {
         for length in [0, 1, 31, 32, 33, 8191, 8192, 100_003] {
             let source = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
             var copy = [UInt8](repeating: 0xAA, count: length + 1)
             let checksum = source.withUnsafeBytes { s in
                 copy.withUnsafeMutableBytes { d in
-                    Fletcher32.checksum(s.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length, copyingTo: d.baseAddress!)
+                    Fletcher32.checksum(s.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length, copyingTo: d.baseAddress!, avx2: avx2)
                 }
             }
             #expect(checksum == Self.reference(source), "length \(length)")
