@@ -102,10 +102,10 @@ extension HDF5Dataset {
             // Uncompressed chunks wholly inside the request, stored back to back:
             // one preadv() straight into the caller's buffer, checksums aside.
             if let descriptor, layout.zstdIndex == nil {
-                let (runs, count) = try planChunkRuns(from: chunk, to: lastChunk, rows, layout, destination)
-                if count > 0 {
-                    try executeChunkRuns(runs, layout, descriptor: descriptor)
-                    chunk += count
+                let plan = try planChunkRuns(from: chunk, to: lastChunk, rows, layout)
+                if plan.chunks > 0 {
+                    try executeChunkRuns(plan, layout, descriptor: descriptor, into: destination)
+                    chunk += plan.chunks
                     continue
                 }
             }
