@@ -81,4 +81,38 @@ struct Fletcher32Tests {
             #expect(copy[length] == 0xAA, "no byte written past the end, length \(length)")
         }
     }
+
+    @Test("the sums of pieces joined equal the checksum of the whole (pieces of even length)", arguments: kernels)
+    func joinedPieces(avx2: Bool) {
+        var state: UInt64 = 0x9E37_79B9
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % bound
+        }
+        for length in [2, 33, 64, 1000, 8193, 70_001, 262_147] {
+            var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: next(256)) }
+            // Half the cases start with a run of zero words: the joined sums must still
+            // remember that some word was nonzero.
+            if length % 2 == 1 { for k in 0..<(length / 2) { bytes[k] = 0 } }
+            for _ in 0..<8 {
+                // 1 to 4 pieces, cut at even offsets; only the last may be odd.
+                var cuts = (0..<next(4)).map { _ in 2 * next(length / 2 + 1) }
+                cuts = (Array(Set(cuts + [0])).sorted()) + [length]
+                var joined: Fletcher32.Sums? = nil
+                bytes.withUnsafeBytes { raw in
+                    for (a, b) in zip(cuts, cuts.dropFirst()) {
+                        let piece = Fletcher32.sums(raw.baseAddress! + a, b - a, avx2: avx2)
+                        joined = joined.map { $0.followed(by: piece) } ?? piece
+                    }
+                }
+                #expect(joined?.checksum == Self.reference(bytes), "length \(length), cuts \(cuts)")
+            }
+        }
+        // All-0xFF pieces: each sum a positive multiple of 65535, folded to 0xFFFF.
+        let ones = [UInt8](repeating: 0xFF, count: 131_070 * 2)
+        let joined = ones.withUnsafeBytes { raw in
+            Fletcher32.sums(raw.baseAddress!, 65_536, avx2: avx2).followed(by: Fletcher32.sums(raw.baseAddress! + 65_536, ones.count - 65_536, avx2: avx2))
+        }
+        #expect(joined.checksum == Self.reference(ones))
+    }
 }
