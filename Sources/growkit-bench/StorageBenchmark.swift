@@ -74,6 +74,7 @@ enum StorageBenchmark {
         var readProfileRounds: Int? = nil
         var threads: Int? = nil
         var only: String? = nil
+        var cold = false
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
@@ -88,6 +89,7 @@ enum StorageBenchmark {
             case "--read-profile": readProfileRounds = max(1, Int(value ?? "") ?? 10); i += 1
             case "--threads": threads = Int(value ?? ""); i += 1
             case "--only": only = value; i += 1
+            case "--cold": cold = true
             default:
                 print("usage: growkit-bench storage [--dir DIR] [--quick] [--weights FILE.h5] [--keep DIR] [--rounds N] [--no-fletcher32]")
                 return
@@ -96,7 +98,7 @@ enum StorageBenchmark {
         }
         do {
             if let readProfileRounds {
-                try readProfile(folder: folder, copies: quick ? 1 : 3, rounds: readProfileRounds, threads: threads, only: only)
+                try readProfile(folder: folder, copies: quick ? 1 : 3, rounds: readProfileRounds, threads: threads, only: only, cold: cold)
                 return
             }
             try throughput(folder: folder, copies: quick ? 1 : 3, fletcher32: fletcher32, rounds: rounds)

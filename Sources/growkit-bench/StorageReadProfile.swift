@@ -9,8 +9,9 @@ extension StorageBenchmark {
     /// printing each round's wall and CPU seconds. For profiling the warm read
     /// (`perf record -g -- growkit-bench storage --read-profile 20`); the
     /// verification of the read-back is outside the timed regions as in
-    /// `throughput`. `--only h5|plain` reads one side only.
-    static func readProfile(folder: String, copies: Int, rounds: Int, threads: Int?, only: String?) throws {
+    /// `throughput`. `--only h5|plain` reads one side only; `--cold` drops both
+    /// files from the page cache before each read.
+    static func readProfile(folder: String, copies: Int, rounds: Int, threads: Int?, only: String?, cold: Bool) throws {
         let tensors = gpt2Tensors()
         let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
         let largest = tensors.map(\.count).max()!
@@ -35,9 +36,10 @@ extension StorageBenchmark {
             for tensor in tensors { try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) } }
         }
         close(fd)
-        print("read profile: \(fmt(totalBytes / 1e6, 1)) MB, \(tensors.count * groups.count) tensors, warm, \(rounds) rounds\(threads.map { ", readThreads \($0)" } ?? "")")
+        print("read profile: \(fmt(totalBytes / 1e6, 1)) MB, \(tensors.count * groups.count) tensors, \(cold ? "cold" : "warm"), \(rounds) rounds\(threads.map { ", readThreads \($0)" } ?? "")")
         print("  round  growkit MB/s  CPU s   plain MB/s  CPU s")
         for round in 0..<rounds {
+            if cold { dropCache(h5Path); dropCache(rawPath) }
             let h5 = only == "plain" ? (wall: Double.nan, cpu: Double.nan) : try measured {
                 var time = 0.0
                 var file: HDF5File? = nil
@@ -57,6 +59,8 @@ extension StorageBenchmark {
                 try file!.close()
                 return time
             }
+ 
+            if cold { dropCache(h5Path); dropCache(rawPath) }
             let raw = only == "h5" ? (wall: Double.nan, cpu: Double.nan) : try measured {
                 var time = 0.0
                 let fd = open(rawPath, O_RDONLY)
