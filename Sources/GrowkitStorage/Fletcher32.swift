@@ -104,9 +104,10 @@ enum Fletcher32 {
         //
         // On x86-64 with AVX2 the same blocks run in C (`CFletcher32`): Swift builds
         // for baseline x86-64 and splits each SIMD8<UInt32> into two 128-bit halves;
-        // the 256-bit kernel takes 0.039 s instead of 0.074 s for the checksums of a
-        // warm GPT-2 124M read (1.49 GB), measured with `growkit-bench storage`. The
-        // loop below then only finishes a tail (or does everything elsewhere).
+        // the 256-bit kernel cut the checksums of a warm GPT-2 124M read (1.49 GB)
+        // from 0.074 to 0.043 CPU s (perf samples over 30 reads of
+        // `growkit-bench storage --read-profile`). The loop below then only
+        // finishes a tail (or does everything where AVX2 is missing).
         if avx2, words >= 16 {
             i = growkit_fletcher32_blocks_avx2(data, words, destination, &s1, &s2, &any)
         }

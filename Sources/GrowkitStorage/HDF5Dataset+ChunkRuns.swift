@@ -45,13 +45,24 @@ struct ChunkRunPlan {
 /// on a 2-core EPYC (page-cache reads of GPT-2 124M; see StorageBenchmark.swift).
 enum ChunkRunTuning {
     /// Bytes per run at most (at least one piece). Small enough that a run's
-    /// bytes are still in the core's L2 (2 MiB on the machine measured) when the
-    /// checksum pass reads them right after `preadv` wrote them. Measured warm on
-    /// GPT-2 124M (best of 3, 2 runs each, machine shared, parallel from 1 MiB):
-    /// 1 MiB runs 0.63-0.76 of plain read(), 2 MiB 0.53-0.66, 4 MiB 0.53-0.58.
+    /// bytes are still in the core's L2 (1 MiB per core on the machine measured)
+    /// when the checksum pass reads them right after `preadv` wrote them.
+    /// Measured warm on GPT-2 124M (best of 3, 2 runs each, machine shared,
+    /// parallel from 1 MiB): 1 MiB runs 0.63-0.76 of plain read(), 2 MiB
+    /// 0.53-0.66, 4 MiB 0.53-0.58. Smaller runs do not win it back (one thread,
+    /// 15 warm reads each, the other core busy with other work; median CPU s
+    /// per read of the 1.49 GB): 1 MiB 0.217, 512 KiB 0.245, 256 KiB 0.229,
+    /// 128 KiB 0.233; plain read() 0.12-0.13.
     static let runBytes = 1 << 20
     /// Requests with fewer bytes than this are read on the calling thread: each
     /// `concurrentPerform` costs wake-ups that a small tensor does not win back.
+    /// Earlier (chunk-sized runs, no slices; warm GPT-2 124M, best of 3, two runs
+    /// each, machine shared): 8 MiB 0.68-0.74 of plain read() at 0.084-0.097 CPU
+    /// s; 1 MiB 0.64-0.65 at 0.099-0.108 CPU s; 3 MiB 0.55-0.73. With slices (the
+    /// 2.36 MB attention matrices then split evenly over 2 workers), 18 warm
+    /// reads each while another job held one of the 2 cores: 8 MiB median 0.56
+    /// of plain (CPU 0.217 s), 2 MiB 0.54 (0.208 s), 1 MiB 0.56 (0.206 s); no
+    /// difference measurable with one free core, so the threshold stays.
     static let parallelMinimumBytes = 8 << 20
     /// Pieces are cut at multiples of this many bytes within a chunk (even, so
     /// that the fletcher32 sums of the pieces join; 32-byte SIMD groups).

@@ -12,15 +12,17 @@ import Darwin
 /// HDF5 1.10 moves every chunk through its chunk cache and filter buffers (two
 /// extra copies) and checks fletcher32 one word at a time, which caps warm reads
 /// near 1.5 GB/s. Here, on read:
-/// - runs of whole, uncompressed chunks stored back to back (what a sequential
-///   writer produces), about 1 MiB each, are read with one `preadv` on the file's
-///   descriptor: each chunk's bytes land straight in the caller's buffer and its 4
-///   checksum bytes in a side array; then each chunk is checked with the SIMD
-///   `Fletcher32` while its bytes are still in cache. Requests of 8 MiB or more
-///   spread their runs over the cores (`HDF5Dataset+ChunkRuns.swift`): a warm
-///   read costs a kernel copy plus a checksum pass per byte, and two cores do
-///   the pair at about the speed one core copies;
-/// - any other chunk wholly or partly in the request is read with
+/// - uncompressed chunks are read with `preadv` on the file's descriptor, in
+///   runs of about 1 MiB of chunks stored back to back (what a sequential writer
+///   produces): the wanted rows land straight in the caller's buffer, the rows
+///   a chunk holds but the request does not want (and the edge chunk's padding,
+///   stored full size) in a scratch buffer, and each chunk's 4 checksum bytes in
+///   a side array; then the SIMD `Fletcher32` sums each piece while its bytes are
+///   still in cache, and every chunk is checked whole. Chunks larger than a run,
+///   and requests of 8 MiB or more spread over the cores, are cut into slices
+///   whose sums are joined (`HDF5Dataset+ChunkRuns.swift`);
+/// - zstd chunks, chunks whose wanted rows start or end at an odd byte, and
+///   chunks HDF5 reports with another stored size or filter mask are read with
 ///   `H5Dread_chunk` (into the caller's buffer when it fits, its checksum
 ///   spilling into the next chunk's rows, which the next read overwrites), and
 ///   zstd frames are decompressed straight into the caller's buffer.
