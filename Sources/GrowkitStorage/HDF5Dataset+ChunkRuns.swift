@@ -145,7 +145,8 @@ extension HDF5Dataset {
                 _ = H5Eclear2(growkit_H5E_DEFAULT())
                 break
             }
-            guard mask == 0, Int(size) == storedSize, address != haddr_t.max, address <= haddr_t(UInt64.max / 2) else { break }
+            // (Compared as file offsets: a damaged file may claim any size or address.)
+            guard mask == 0, size == hsize_t(storedSize), address < haddr_t(Int64.max) - haddr_t(storedSize) else { break }
             let index = plan.chunks
             plan.chunks += 1
             let base = UInt64(address)

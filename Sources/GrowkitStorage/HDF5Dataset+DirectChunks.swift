@@ -125,10 +125,10 @@ extension HDF5Dataset {
                 try hyperslabTransfer(first..<last, memoryType, target, writing: false)  // unallocated: fill values
                 continue
             }
-            let stored = Int(storedSize)
-            guard stored <= layout.maxStoredBytes else {
-                throw .damaged(file: filePath, object: objectPath, reason: "the chunk at row \(chunkStart) claims \(stored) bytes, more than a chunk can hold")
+            guard storedSize <= hsize_t(layout.maxStoredBytes) else {
+                throw .damaged(file: filePath, object: objectPath, reason: "the chunk at row \(chunkStart) claims \(storedSize) bytes, more than a chunk can hold")
             }
+            let stored = Int(storedSize)
             // Stored bytes straight into the caller's buffer when the whole chunk is
             // wanted and its checksum spill stays inside the request.
             let whole = first == chunkStart && chunkStart + layout.chunkRows <= rows.upperBound
