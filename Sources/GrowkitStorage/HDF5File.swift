@@ -23,44 +23,6 @@ public final class HDF5File: HDF5Group {
     /// thread, e.g. when the other cores are busy with work that matters more.
     public var readThreads: Int = ChunkRunTuning.workers
 
-    /// Groups of a read-only file opened once for `openDataset` (by path
-    /// relative to the root, no leading or trailing slash). Opening
-    /// `optimizer/exp_avg/model/layers/3/mlp/up_proj/weight` by its full path
-    /// makes HDF5 look up all 8 links from the root; from the cached parent it
-    /// looks up one. Closed with the file (strong close degree).
-    private var parentGroups: [Substring: hid_t] = [:]
-
-    /// The open parent group of relative `path` and the leaf name, when `path`
-    /// has a parent and this file is read-only (a writer may move links); nil
-    /// when the parent does not open (the caller then opens by full path and
-    /// reports HDF5's reason).
-    func cachedParentGroup(of path: String) -> (hid_t, Substring)? {
-        guard !isWritable, !path.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return nil }
-        let leaf = path[path.index(after: slash)...]
-        guard !leaf.isEmpty, let parent = group(path[..<slash]) else { return nil }
-        return (parent, leaf)
-    }
-
-    /// The cached group at relative `path` (opened from its own cached parent).
-    private func group(_ path: Substring) -> hid_t? {
-        if let id = parentGroups[path] { return id }
-        guard !path.isEmpty, !path.hasSuffix("/") else { return nil }
-        var base = rawID
-        var name = path
-        if let slash = path.lastIndex(of: "/") {
-            guard let parent = group(path[..<slash]) else { return nil }
-            base = parent
-            name = path[path.index(after: slash)...]
-        }
-        let id = String(name).withCString { H5Gopen2(base, $0, growkit_H5P_DEFAULT()) }
-        guard id >= 0 else {
-            _ = H5Eclear2(growkit_H5E_DEFAULT())
-            return nil
-        }
-        parentGroups[path] = id
-        return id
-    }
-
     private init(rawID: hid_t, path: String, writable: Bool) {
         self.isWritable = writable
         super.init(rawID: rawID, filePath: path, objectPath: "/", parent: nil)

@@ -98,14 +98,8 @@ public class HDF5Group: HDF5Object {
         HDF5Library.ensure()
         let id = try openID()
         let site = site(path)
-        // Fast path: open directly (in a read-only file, from the cached parent
-        // group); only on failure work out why (missing, or not a dataset).
-        var did: hid_t = -1
-        if let (parent, leaf) = (self as? HDF5File)?.cachedParentGroup(of: path) {
-            did = leaf.withCString { H5Dopen2(parent, $0, growkit_H5P_DEFAULT()) }
-            if did < 0 { _ = H5Eclear2(growkit_H5E_DEFAULT()) }
-        }
-        if did < 0 { did = path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) } }
+        // Fast path: open directly; only on failure work out why (missing, or not a dataset).
+        let did = path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) }
         if did >= 0 {
             return HDF5Dataset(rawID: did, filePath: filePath, objectPath: site.object, parent: self)
         }
