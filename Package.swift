@@ -23,7 +23,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "GrowkitRandom"),
-        .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd"]),
+        .target(name: "CFletcher32"),  // AVX2 kernel of fletcher32, selected at run time
+        .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd", "CFletcher32"]),
         .target(name: "GrowkitData", dependencies: ["CZstd", "GrowkitRandom"]),
         .target(name: "GrowkitState", dependencies: ["GrowkitStorage", "GrowkitRandom"]),
         .target(name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS"]),

@@ -6,37 +6,67 @@ import Glibc
 import Darwin
 #endif
 
-/// A run of whole, uncompressed chunks stored back to back in the file: read
-/// with one `preadv` (chunk bytes straight into the caller's buffer, each
-/// chunk's 4 fletcher32 bytes into a side array), then each chunk verified.
-///
-/// Reading and verifying a run touch only the file descriptor and memory (no
-/// HDF5 call), so runs can be executed on several threads; HDF5 1.10 is not
-/// thread-safe, so the runs are planned (`planChunkRuns`) on the caller's thread.
+/// A byte range of one uncompressed chunk's stored bytes and where it lands:
+/// in the caller's buffer, or (the rows of a chunk the request does not want,
+/// e.g. the padding of the edge chunk, stored full size) in a scratch buffer.
+/// Its fletcher32 sums are computed right after it is read, while its bytes are
+/// in cache; a chunk's pieces' sums are joined (`Fletcher32.Sums.followed(by:)`)
+/// and checked once every piece is in.
+struct ChunkPiece {
+    /// Offset in the caller's buffer, or in the scratch buffer when `toScratch`.
+    var offset: Int
+    var bytes: Int
+    var toScratch: Bool
+    /// Index of its chunk in the plan (0 ..< `ChunkRunPlan.chunks`).
+    var chunk: Int
+    /// Whether the chunk's 4 checksum bytes follow this piece in the file.
+    var endsChunk: Bool
+}
+
+/// Pieces stored back to back in the file: read with one `preadv`.
 struct ChunkRun {
-    /// Byte offset of the first chunk in the file.
     var fileOffset: UInt64
-    /// Where the first chunk's bytes go.
-    var target: UnsafeMutableRawPointer
-    var chunkCount: Int
+    var pieces: Range<Int>
+    var bytes: Int
+}
+
+/// The runs that read chunks `start ..< start + chunks` of a request.
+struct ChunkRunPlan {
+    var pieces: [ChunkPiece] = []
+    var runs: [ChunkRun] = []
+    /// Chunks covered.
+    var chunks = 0
+    var scratchBytes = 0
+    /// Bytes read from the file.
+    var totalBytes = 0
 }
 
 /// How runs are cut and spread over threads, measured with `growkit-bench storage`
 /// on a 2-core EPYC (page-cache reads of GPT-2 124M; see StorageBenchmark.swift).
 enum ChunkRunTuning {
-    /// Bytes per run (at least one chunk: with the format's ~1 MiB chunks, one
-    /// chunk per run). Small enough that a run's bytes are still in the core's
-    /// L2 (2 MiB on the machine measured) when the checksum pass reads them
-    /// right after `preadv` wrote them. Measured warm on GPT-2 124M (best of 3,
-    /// 2 runs each, machine shared, parallel from 1 MiB): 1 MiB runs 0.63-0.76 of plain read(),
-    /// 2 MiB 0.53-0.66, 4 MiB 0.53-0.58.
+    /// Bytes per run at most (at least one piece). Small enough that a run's
+    /// bytes are still in the core's L2 (1 MiB per core on the machine measured)
+    /// when the checksum pass reads them right after `preadv` wrote them.
+    /// Measured warm on GPT-2 124M (best of 3, 2 runs each, machine shared,
+    /// parallel from 1 MiB): 1 MiB runs 0.63-0.76 of plain read(), 2 MiB
+    /// 0.53-0.66, 4 MiB 0.53-0.58. Smaller runs do not win it back (one thread,
+    /// 15 warm reads each, the other core busy with other work; median CPU s
+    /// per read of the 1.49 GB): 1 MiB 0.217, 512 KiB 0.245, 256 KiB 0.229,
+    /// 128 KiB 0.233; plain read() 0.12-0.13.
     static let runBytes = 1 << 20
     /// Requests with fewer bytes than this are read on the calling thread: each
-    /// `concurrentPerform` costs wake-ups and, measured, extra CPU time that a
-    /// few-MiB tensor does not win back. Warm GPT-2 124M reads (best of 3, two
-    /// runs each, machine shared): 8 MiB 0.68-0.74 of plain read() at 0.084-0.097
-    /// CPU s; 1 MiB 0.64-0.65 at 0.099-0.108 CPU s; 3 MiB 0.55-0.73.
+    /// `concurrentPerform` costs wake-ups that a small tensor does not win back.
+    /// Earlier (chunk-sized runs, no slices; warm GPT-2 124M, best of 3, two runs
+    /// each, machine shared): 8 MiB 0.68-0.74 of plain read() at 0.084-0.097 CPU
+    /// s; 1 MiB 0.64-0.65 at 0.099-0.108 CPU s; 3 MiB 0.55-0.73. With slices (the
+    /// 2.36 MB attention matrices then split evenly over 2 workers), 18 warm
+    /// reads each while another job held one of the 2 cores: 8 MiB median 0.56
+    /// of plain (CPU 0.217 s), 2 MiB 0.54 (0.208 s), 1 MiB 0.56 (0.206 s); no
+    /// difference measurable with one free core, so the threshold stays.
     static let parallelMinimumBytes = 8 << 20
+    /// Pieces are cut at multiples of this many bytes within a chunk (even, so
+    /// that the fletcher32 sums of the pieces join; 32-byte SIMD groups).
+    static let pieceAlignment = 64
     /// Default threads that read and verify runs side by side (the online cores,
     /// at most 4); per file: `HDF5File.readThreads`.
     static let workers: Int = {
@@ -45,40 +75,68 @@ enum ChunkRunTuning {
     }()
 }
 
-/// Shares the runs' raw pointers with the workers: each run writes disjoint
-/// bytes of the caller's buffer and its own slot of `failures`.
+/// Shares the plan's raw pointers with the workers: each run writes disjoint
+/// bytes of the caller's and the scratch buffer, its own pieces' slots of `sums`,
+/// its own chunks' slots of `stored`, and its own slot of `failures`.
 private struct SharedRuns: @unchecked Sendable {
     var runs: UnsafeBufferPointer<ChunkRun>
+    var pieces: UnsafeBufferPointer<ChunkPiece>
+    var sums: UnsafeMutableBufferPointer<Fletcher32.Sums>
+    var stored: UnsafeMutableBufferPointer<UInt32>
     var failures: UnsafeMutableBufferPointer<StorageError?>
+    var destination: UnsafeMutableRawPointer
+    var scratch: UnsafeMutableRawPointer?
 }
 
 extension HDF5Dataset {
-    /// Plans runs of whole, uncompressed, contiguous chunks from chunk `start`
-    /// on (at most `lastChunk`), each at most `ChunkRunTuning.runBytes` (at least
-    /// one chunk), stopping at the first chunk that does not qualify (partly
-    /// wanted, filtered, unallocated, or not right after the previous one; the
-    /// caller then reads it through `H5Dread_chunk`). Returns the runs and the
-    /// number of chunks they cover (0 when chunk `start` does not qualify).
-    func planChunkRuns(
-        from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout, _ destination: UnsafeMutableRawPointer
-    ) throws(StorageError) -> (runs: [ChunkRun], chunks: Int) {
+    /// Plans the reading of chunks `start...lastChunk` of request `rows` (at most)
+    /// with `preadv`, stopping at the first chunk that does not qualify (filtered,
+    /// unallocated, another stored size, or wanted rows starting or ending at an
+    /// odd byte; the caller then reads it through `H5Dread_chunk`). Returns an
+    /// empty plan when chunk `start` does not qualify.
+    ///
+    /// Pieces are at most `runBytes`; when the request will be spread over
+    /// threads, at most 1/(2 x threads) of it, chunks being cut into slices when
+    /// needed, so that every worker gets about the same bytes (a GPT-2 124M
+    /// attention weight is 3 chunks of 768 KiB: 6 slices, 3 per worker on 2).
+    func planChunkRuns(from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout) throws(StorageError) -> ChunkRunPlan {
         let id = try openID()
-        let storedSize = layout.chunkBytes + (layout.fletcherIndex != nil ? 4 : 0)
-        // Runs of at most `runBytes`, and at least 2 per worker when the request
-        // allows, so the workers get equal shares (chunks are the unit: each
-        // chunk's checksum covers its whole bytes).
-        let wholeChunks = lastChunk - start + 1
+        let checksummed = layout.fletcherIndex != nil
+        let storedSize = layout.chunkBytes + (checksummed ? 4 : 0)
         let threads = max(1, owningFile?.readThreads ?? ChunkRunTuning.workers)
-        let balanced = (wholeChunks + 2 * threads - 1) / (2 * threads)
-        let perRun = max(1, min(256, balanced, ChunkRunTuning.runBytes / max(layout.chunkBytes, 1)))
-        var runs: [ChunkRun] = []
+        let remaining = (rows.upperBound - max(rows.lowerBound, start * layout.chunkRows)) * layout.rowBytes
+        var pieceLimit = ChunkRunTuning.runBytes
+        if threads > 1 && remaining >= ChunkRunTuning.parallelMinimumBytes {
+            let share = (remaining + 2 * threads - 1) / (2 * threads)
+            pieceLimit = min(pieceLimit, max(ChunkRunTuning.pieceAlignment, share))
+        }
+        pieceLimit -= pieceLimit % ChunkRunTuning.pieceAlignment
+        var plan = ChunkRunPlan()
         var at = [hsize_t](repeating: 0, count: layout.rank)
-        var previous: UInt64? = nil
-        var chunk = start
-        while chunk <= lastChunk {
+        var runEnd: UInt64 = 0  // file offset right after the current run
+        func add(_ piece: ChunkPiece, at fileOffset: UInt64) {
+            let index = plan.pieces.count
+            plan.pieces.append(piece)
+            let bytes = piece.bytes + (piece.endsChunk && checksummed ? 4 : 0)
+            plan.totalBytes += bytes
+            if let last = plan.runs.indices.last, fileOffset == runEnd, plan.runs[last].bytes + bytes <= pieceLimit,
+                plan.runs[last].pieces.count < 256
+            {
+                plan.runs[last].pieces = plan.runs[last].pieces.lowerBound..<(index + 1)
+                plan.runs[last].bytes += bytes
+            } else {
+                plan.runs.append(ChunkRun(fileOffset: fileOffset, pieces: index..<(index + 1), bytes: bytes))
+            }
+            runEnd = fileOffset + UInt64(bytes)
+        }
+        for chunk in start...lastChunk {
             let chunkStart = chunk * layout.chunkRows
-            // Whole chunk wanted (never the edge chunk, stored padded past the last row).
-            guard chunkStart >= rows.lowerBound, chunkStart + layout.chunkRows <= rows.upperBound else { break }
+            let chunkEnd = min(chunkStart + layout.chunkRows, layout.rows)
+            let first = max(rows.lowerBound, chunkStart), last = min(rows.upperBound, chunkEnd)
+            let wantedStart = (first - chunkStart) * layout.rowBytes
+            let wantedEnd = (last - chunkStart) * layout.rowBytes
+            // Slices join only at even offsets.
+            guard wantedStart % 2 == 0, wantedEnd == layout.chunkBytes || wantedEnd % 2 == 0 else { break }
             at[0] = hsize_t(chunkStart)
             var mask: UInt32 = 0
             var address: haddr_t = 0
@@ -87,94 +145,145 @@ extension HDF5Dataset {
                 _ = H5Eclear2(growkit_H5E_DEFAULT())
                 break
             }
-            guard mask == 0, Int(size) == storedSize, address != haddr_t.max else { break }
-            let target = destination + (chunkStart - rows.lowerBound) * layout.rowBytes
-            if let previous, UInt64(address) == previous + UInt64(storedSize), runs[runs.count - 1].chunkCount < perRun {
-                runs[runs.count - 1].chunkCount += 1
-            } else {
-                runs.append(ChunkRun(fileOffset: UInt64(address), target: target, chunkCount: 1))
+            // (Compared as file offsets: a damaged file may claim any size or address.)
+            guard mask == 0, size == hsize_t(storedSize), address < haddr_t(Int64.max) - haddr_t(storedSize) else { break }
+            let index = plan.chunks
+            plan.chunks += 1
+            let base = UInt64(address)
+            let target = (first - rows.lowerBound) * layout.rowBytes
+            // Unwanted leading rows (a request starting inside the chunk) to scratch.
+            if wantedStart > 0 {
+                add(ChunkPiece(offset: plan.scratchBytes, bytes: wantedStart, toScratch: true, chunk: index, endsChunk: false), at: base)
+                plan.scratchBytes += wantedStart
             }
-            previous = UInt64(address)
-            chunk += 1
+            var offset = wantedStart
+            while offset < wantedEnd {
+                let bytes = min(pieceLimit, wantedEnd - offset)
+                let ends = offset + bytes == layout.chunkBytes
+                add(ChunkPiece(offset: target + offset - wantedStart, bytes: bytes, toScratch: false, chunk: index, endsChunk: ends), at: base + UInt64(offset))
+                offset += bytes
+            }
+            // Unwanted trailing rows, or the edge chunk's padding, to scratch.
+            if wantedEnd < layout.chunkBytes {
+                add(ChunkPiece(offset: plan.scratchBytes, bytes: layout.chunkBytes - wantedEnd, toScratch: true, chunk: index, endsChunk: true), at: base + UInt64(wantedEnd))
+                plan.scratchBytes += layout.chunkBytes - wantedEnd
+            }
         }
-        return (runs, chunk - start)
+        return plan
     }
 
-    /// Reads and verifies `runs`: on `HDF5File.readThreads` threads when they
-    /// hold at least `parallelMinimumBytes` (worker w takes runs w, w + W, ...,
-    /// so the threads stream through the file side by side), else on this one.
-    /// Every chunk is verified before this returns; the first failing run (in
-    /// file order) decides the error thrown.
-    func executeChunkRuns(_ runs: [ChunkRun], _ layout: RowChunkLayout, descriptor: Int32) throws(StorageError) {
-        let totalBytes = runs.reduce(0) { $0 + $1.chunkCount } * layout.chunkBytes
-        let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), runs.count)
+    /// Reads `plan` into `destination` and verifies every chunk's fletcher32: on
+    /// `HDF5File.readThreads` threads when it reads at least
+    /// `parallelMinimumBytes` (worker w takes runs w, w + W, ..., so the threads
+    /// stream through the file side by side), else on this one. Every chunk is
+    /// verified before this returns; the first failing run, then the first
+    /// failing chunk (in file order) decides the error thrown.
+    func executeChunkRuns(_ plan: ChunkRunPlan, _ layout: RowChunkLayout, descriptor: Int32, into destination: UnsafeMutableRawPointer) throws(StorageError) {
+        let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), plan.runs.count)
         let file = filePath, object = objectPath
-        if workers < 2 || totalBytes < ChunkRunTuning.parallelMinimumBytes {
-            for run in runs {
-                if let failure = Self.readRun(run, layout, descriptor: descriptor, file: file, object: object) { throw failure }
+        var scratch: UnsafeMutableRawPointer? = nil
+        if plan.scratchBytes > 0 {
+            scratch = malloc(plan.scratchBytes)
+            guard scratch != nil else {
+                throw .tooLarge(file: file, object: object, reason: "cannot allocate a chunk buffer of \(plan.scratchBytes) bytes")
             }
-            return
         }
-        var failures = [StorageError?](repeating: nil, count: runs.count)
-        runs.withUnsafeBufferPointer { runs in
-            failures.withUnsafeMutableBufferPointer { failures in
-                let shared = SharedRuns(runs: runs, failures: failures)
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var index = worker
-                    while index < shared.runs.count {
-                        shared.failures[index] = Self.readRun(shared.runs[index], layout, descriptor: descriptor, file: file, object: object)
-                        if shared.failures[index] != nil { return }
-                        index += workers
+        defer { free(scratch) }
+        var sums = [Fletcher32.Sums](repeating: Fletcher32.Sums(), count: plan.pieces.count)
+        var stored = [UInt32](repeating: 0, count: plan.chunks)
+        var failures = [StorageError?](repeating: nil, count: plan.runs.count)
+        let parallel = workers >= 2 && plan.totalBytes >= ChunkRunTuning.parallelMinimumBytes
+        plan.runs.withUnsafeBufferPointer { runs in
+            plan.pieces.withUnsafeBufferPointer { pieces in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    stored.withUnsafeMutableBufferPointer { stored in
+                        failures.withUnsafeMutableBufferPointer { failures in
+                            let shared = SharedRuns(
+                                runs: runs, pieces: pieces, sums: sums, stored: stored, failures: failures,
+                                destination: destination, scratch: scratch)
+                            if !parallel {
+                                for index in runs.indices {
+                                    failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
+                                    if failures[index] != nil { return }
+                                }
+                                return
+                            }
+                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                                var index = worker
+                                while index < shared.runs.count {
+                                    shared.failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
+                                    if shared.failures[index] != nil { return }
+                                    index += workers
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+        guard layout.fletcherIndex != nil else { return }
+        // Join each chunk's pieces (in file order) and check the chunk.
+        var index = 0
+        while index < plan.pieces.count {
+            var chunkSums = sums[index]
+            let chunk = plan.pieces[index].chunk
+            index += 1
+            while index < plan.pieces.count && plan.pieces[index].chunk == chunk {
+                chunkSums = chunkSums.followed(by: sums[index])
+                index += 1
+            }
+            guard chunkSums.matches(UInt32(littleEndian: stored[chunk])) else {
+                throw .checksumMismatch(file: file, dataset: object)
+            }
+        }
     }
 
-    /// One `preadv` for the run (repeated after a short read), then the SIMD
-    /// fletcher32 of each chunk against its stored checksum. No HDF5 call: safe
-    /// on any thread. Returns the error instead of throwing it (for workers).
-    static func readRun(_ run: ChunkRun, _ layout: RowChunkLayout, descriptor: Int32, file: String, object: String) -> StorageError? {
+    /// One `preadv` for run `index` (repeated after a short read): pieces to their
+    /// buffers, each chunk's 4 checksum bytes to `stored`; then each piece's SIMD
+    /// fletcher32 sums, while its bytes are in cache. No HDF5 call: safe on any
+    /// thread. Returns the error instead of throwing it (for workers).
+    private static func readRun(
+        _ index: Int, _ shared: SharedRuns, _ layout: RowChunkLayout, descriptor: Int32, file: String, object: String
+    ) -> StorageError? {
+        let run = shared.runs[index]
         let checksummed = layout.fletcherIndex != nil
-        let storedSize = layout.chunkBytes + (checksummed ? 4 : 0)
-        let count = run.chunkCount
-        let total = count * storedSize
-        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { sums -> StorageError? in
-            withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2 * count) { vectors -> StorageError? in
-                var used = 0
-                for k in 0..<count {
-                    vectors[used] = iovec(iov_base: run.target + k * layout.chunkBytes, iov_len: layout.chunkBytes)
+        func pointer(_ piece: ChunkPiece) -> UnsafeMutableRawPointer {
+            piece.toScratch ? shared.scratch! + piece.offset : shared.destination + piece.offset
+        }
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2 * run.pieces.count) { vectors -> StorageError? in
+            var used = 0
+            for p in run.pieces {
+                let piece = shared.pieces[p]
+                vectors[used] = iovec(iov_base: pointer(piece), iov_len: piece.bytes)
+                used += 1
+                if checksummed && piece.endsChunk {
+                    vectors[used] = iovec(iov_base: UnsafeMutableRawPointer(shared.stored.baseAddress! + piece.chunk), iov_len: 4)
                     used += 1
-                    if checksummed {
-                        vectors[used] = iovec(iov_base: UnsafeMutableRawPointer(sums.baseAddress! + k), iov_len: 4)
-                        used += 1
-                    }
                 }
-                var done = 0, first = 0
-                while done < total {
-                    let n = preadv(descriptor, vectors.baseAddress! + first, Int32(used - first), off_t(run.fileOffset) + off_t(done))
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else {
-                        return .damaged(file: file, object: object, reason: n == 0 ? "the file is truncated" : String(cString: strerror(errno)))
-                    }
-                    done += n
-                    // Skip the iovecs a short read filled; trim the one it stopped in.
-                    var left = n
-                    while first < used && left >= vectors[first].iov_len { left -= vectors[first].iov_len; first += 1 }
-                    if left > 0 {
-                        vectors[first].iov_base += left
-                        vectors[first].iov_len -= left
-                    }
-                }
-                guard checksummed else { return nil }
-                for k in 0..<count {
-                    guard Fletcher32.verify(run.target + k * layout.chunkBytes, layout.chunkBytes, stored: UInt32(littleEndian: sums[k])) else {
-                        return .checksumMismatch(file: file, dataset: object)
-                    }
-                }
-                return nil
             }
+            var done = 0, first = 0
+            while done < run.bytes {
+                let n = preadv(descriptor, vectors.baseAddress! + first, Int32(used - first), off_t(run.fileOffset) + off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    return .damaged(file: file, object: object, reason: n == 0 ? "the file is truncated" : String(cString: strerror(errno)))
+                }
+                done += n
+                // Skip the iovecs a short read filled; trim the one it stopped in.
+                var left = n
+                while first < used && left >= vectors[first].iov_len { left -= vectors[first].iov_len; first += 1 }
+                if left > 0 {
+                    vectors[first].iov_base += left
+                    vectors[first].iov_len -= left
+                }
+            }
+            guard checksummed else { return nil }
+            for p in run.pieces {
+                let piece = shared.pieces[p]
+                shared.sums[p] = Fletcher32.sums(pointer(piece), piece.bytes)
+            }
+            return nil
         }
     }
 }

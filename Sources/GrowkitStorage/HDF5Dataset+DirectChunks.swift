@@ -12,15 +12,17 @@ import Darwin
 /// HDF5 1.10 moves every chunk through its chunk cache and filter buffers (two
 /// extra copies) and checks fletcher32 one word at a time, which caps warm reads
 /// near 1.5 GB/s. Here, on read:
-/// - runs of whole, uncompressed chunks stored back to back (what a sequential
-///   writer produces), about 1 MiB each, are read with one `preadv` on the file's
-///   descriptor: each chunk's bytes land straight in the caller's buffer and its 4
-///   checksum bytes in a side array; then each chunk is checked with the SIMD
-///   `Fletcher32` while its bytes are still in cache. Requests of 8 MiB or more
-///   spread their runs over the cores (`HDF5Dataset+ChunkRuns.swift`): a warm
-///   read costs a kernel copy plus a checksum pass per byte, and two cores do
-///   the pair at about the speed one core copies;
-/// - any other chunk wholly or partly in the request is read with
+/// - uncompressed chunks are read with `preadv` on the file's descriptor, in
+///   runs of about 1 MiB of chunks stored back to back (what a sequential writer
+///   produces): the wanted rows land straight in the caller's buffer, the rows
+///   a chunk holds but the request does not want (and the edge chunk's padding,
+///   stored full size) in a scratch buffer, and each chunk's 4 checksum bytes in
+///   a side array; then the SIMD `Fletcher32` sums each piece while its bytes are
+///   still in cache, and every chunk is checked whole. Chunks larger than a run,
+///   and requests of 8 MiB or more spread over the cores, are cut into slices
+///   whose sums are joined (`HDF5Dataset+ChunkRuns.swift`);
+/// - zstd chunks, chunks whose wanted rows start or end at an odd byte, and
+///   chunks HDF5 reports with another stored size or filter mask are read with
 ///   `H5Dread_chunk` (into the caller's buffer when it fits, its checksum
 ///   spilling into the next chunk's rows, which the next read overwrites), and
 ///   zstd frames are decompressed straight into the caller's buffer.
@@ -102,10 +104,10 @@ extension HDF5Dataset {
             // Uncompressed chunks wholly inside the request, stored back to back:
             // one preadv() straight into the caller's buffer, checksums aside.
             if let descriptor, layout.zstdIndex == nil {
-                let (runs, count) = try planChunkRuns(from: chunk, to: lastChunk, rows, layout, destination)
-                if count > 0 {
-                    try executeChunkRuns(runs, layout, descriptor: descriptor)
-                    chunk += count
+                let plan = try planChunkRuns(from: chunk, to: lastChunk, rows, layout)
+                if plan.chunks > 0 {
+                    try executeChunkRuns(plan, layout, descriptor: descriptor, into: destination)
+                    chunk += plan.chunks
                     continue
                 }
             }
@@ -123,10 +125,10 @@ extension HDF5Dataset {
                 try hyperslabTransfer(first..<last, memoryType, target, writing: false)  // unallocated: fill values
                 continue
             }
-            let stored = Int(storedSize)
-            guard stored <= layout.maxStoredBytes else {
-                throw .damaged(file: filePath, object: objectPath, reason: "the chunk at row \(chunkStart) claims \(stored) bytes, more than a chunk can hold")
+            guard storedSize <= hsize_t(layout.maxStoredBytes) else {
+                throw .damaged(file: filePath, object: objectPath, reason: "the chunk at row \(chunkStart) claims \(storedSize) bytes, more than a chunk can hold")
             }
+            let stored = Int(storedSize)
             // Stored bytes straight into the caller's buffer when the whole chunk is
             // wanted and its checksum spill stays inside the request.
             let whole = first == chunkStart && chunkStart + layout.chunkRows <= rows.upperBound

@@ -1,0 +1,80 @@
+import GrowkitStorage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension StorageBenchmark {
+    /// `growkit-bench storage --read-profile N [--dir DIR] [--quick]`: writes the
+    /// GPT-2 124M state once (growkit and plain), then reads both warm N times,
+    /// printing each round's wall and CPU seconds. For profiling the warm read
+    /// (`perf record -g -- growkit-bench storage --read-profile 20`); the
+    /// verification of the read-back is outside the timed regions as in
+    /// `throughput`. `--only h5|plain` reads one side only; `--cold` drops both
+    /// files from the page cache before each read.
+    static func readProfile(folder: String, copies: Int, rounds: Int, threads: Int?, only: String?, cold: Bool) throws {
+        let tensors = gpt2Tensors()
+        let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
+        let largest = tensors.map(\.count).max()!
+        let totalBytes = Double(tensors.map(\.count).reduce(0, +) * 4 * groups.count)
+        let source = randomNormal(count: largest, seed: 1)
+        var back = [Float](repeating: 0, count: largest)
+        let h5Path = folder + "/growkit-bench-readprofile.h5"
+        let rawPath = folder + "/growkit-bench-readprofile.bin"
+        defer { unlink(h5Path); unlink(rawPath) }
+        unlink(h5Path); unlink(rawPath)
+        let writer = try AtomicHDF5Writer(destination: h5Path)
+        for group in groups {
+            for tensor in tensors {
+                let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions())
+                try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
+            }
+        }
+        try writer.commit()
+        let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+        for _ in groups {
+            for tensor in tensors { try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) } }
+        }
+        close(fd)
+        print("read profile: \(fmt(totalBytes / 1e6, 1)) MB, \(tensors.count * groups.count) tensors, \(cold ? "cold" : "warm"), \(rounds) rounds\(threads.map { ", readThreads \($0)" } ?? "")")
+        print("  round  growkit MB/s  CPU s   plain MB/s  CPU s")
+        for round in 0..<rounds {
+            if cold { dropCache(h5Path); dropCache(rawPath) }
+            let h5 = only == "plain" ? (wall: Double.nan, cpu: Double.nan) : try measured {
+                var time = 0.0
+                var file: HDF5File? = nil
+                time += try timed {
+                    file = try HDF5File.openReadOnly(h5Path)
+                    if let threads { file!.readThreads = threads }
+                }
+                for group in groups {
+                    for tensor in tensors {
+                        time += try timed {
+                            let dataset = try file!.openDataset(group + "/" + tensor.name)
+                            try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
+                        }
+                        try verify(source, back, tensor.count, tensor.name)
+                    }
+                }
+                try file!.close()
+                return time
+            }
+ 
+            if cold { dropCache(h5Path); dropCache(rawPath) }
+            let raw = only == "h5" ? (wall: Double.nan, cpu: Double.nan) : try measured {
+                var time = 0.0
+                let fd = open(rawPath, O_RDONLY)
+                guard fd >= 0 else { throw BenchError("open \(rawPath)") }
+                defer { close(fd) }
+                for _ in groups {
+                    for tensor in tensors {
+                        time += try timed { try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) } }
+                        try verify(source, back, tensor.count, tensor.name)
+                    }
+                }
+                return time
+            }
+            print("  \(pad("\(round)", 5))  \(pad(fmt(totalBytes / 1e6 / h5.wall, 0), 12))  \(pad(fmt(h5.cpu, 3), 6))  \(pad(fmt(totalBytes / 1e6 / raw.wall, 0), 10))  \(fmt(raw.cpu, 3))")
+        }
+    }
+}
