@@ -23,7 +23,8 @@ public struct BlockActivations {
     public let attnProbs: UnsafeMutablePointer<Float>
     /// [N, heads*hd] attention output, input of o_proj.
     public let attnOut: UnsafeMutablePointer<Float>
-    /// [N, C] residual after attention: `residualIn + o_proj(attnOut)` (input of norm2).
+    /// [N, C] residual after attention: `residualIn + o_proj(attnOut)` (input of norm2). Without
+    /// `keepForBackward` this is the same buffer as `residualIn`, updated in place.
     public let residualMid: UnsafeMutablePointer<Float>
     /// [N, C] norm2 output; [N] its mean (LayerNorm only) and rstd.
     public let norm2: UnsafeMutablePointer<Float>
@@ -107,7 +108,7 @@ public final class Activations {
         else { throw tooLarge }
         // Sizes in floats, each rounded up to 16 floats (64 bytes) for alignment.
         func pad(_ x: Int) -> Int { (x + 15) & ~15 }
-        let blockSizes = [nc, nc, n, n, nqkv, probs, nq, nc, nc, n, n, nmlp, ni].map(pad)
+        let blockSizes = [nc, nc, n, n, nqkv, probs, nq, keepForBackward ? nc : 0, nc, n, n, nmlp, ni].map(pad)
         let blockFloats = blockSizes.reduce(0, { $0 &+ $1 })
         let blockSets = keepForBackward ? config.numLayers : 1
         let otherSizes = [nc, nc, n, n, nv, n, n, rope, rope, n, n].map(pad)  // last two hold Int32 (same size)
@@ -129,7 +130,9 @@ public final class Activations {
         for _ in 0..<blockSets {
             let residualIn = take(nc), norm1 = take(nc), norm1Mean = take(n), norm1Rstd = take(n)
             let qkv = take(nqkv)
-            let attnProbs = take(probs), attnOut = take(nq), residualMid = take(nc)
+            // Forward-only: one residual buffer that each block updates in place (nothing reads
+            // a block's input after the block), so the residual stream is never copied.
+            let attnProbs = take(probs), attnOut = take(nq), residualMid = keepForBackward ? take(nc) : residualIn
             let norm2 = take(nc), norm2Mean = take(n), norm2Rstd = take(n)
             let mlpGateUp = take(nmlp)
             sets.append(BlockActivations(

@@ -105,12 +105,14 @@ extension Kernels {
     /// - q: [B, T, heads*hd] with row stride `qRowStride`; k, v: [B, T, kvHeads*hd] with row
     ///   stride `kvRowStride` (both default to the packed widths; the forward pass passes the
     ///   fused qkv width); probs: [B, heads, T, T] (kept for backward; masked entries written
-    ///   as 0); out: [B, T, heads*hd].
+    ///   as 0, or with `wholeRows` false only those a block's `P V` reads, columns below the
+    ///   block's end: enough for a forward-only pass, where nothing reads probs afterwards);
+    ///   out: [B, T, heads*hd].
     public static func causalAttention(
         out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         batchSize B: Int, seqLen T: Int, heads: Int, kvHeads: Int, headDim hd: Int,
-        qRowStride: Int? = nil, kvRowStride: Int? = nil, blockRows: Int = 64
+        qRowStride: Int? = nil, kvRowStride: Int? = nil, blockRows: Int = 64, wholeRows: Bool = true
     ) {
         let outWidth = heads * hd
         let qWidth = qRowStride ?? outWidth, kvWidth = kvRowStride ?? kvHeads * hd
@@ -134,7 +136,7 @@ extension Kernels {
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(hd),
                         scale, qh + r0 * qWidth, Int32(qWidth), kh, Int32(kvWidth), 0, p + r0 * T, Int32(T))
-                    for t in r0..<r1 { causalSoftmaxRow(p + t * T, valid: t + 1, rowLength: T) }
+                    for t in r0..<r1 { causalSoftmaxRow(p + t * T, valid: t + 1, rowLength: wholeRows ? T : r1) }
                     // Y[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]
                     cblas_sgemm(
                         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(r1),

@@ -94,8 +94,10 @@ extension ModelWeights {
                 }
                 Kernels.causalAttention(out: a.attnOut, probs: a.attnProbs, q: a.q, k: a.k, v: a.v,
                                         batchSize: B, seqLen: T, heads: cfg.numHeads, kvHeads: cfg.numKVHeads,
-                                        headDim: hd, qRowStride: qkvWidth, kvRowStride: qkvWidth)
-                a.residualMid.update(from: a.residualIn, count: N * C)
+                                        headDim: hd, qRowStride: qkvWidth, kvRowStride: qkvWidth,
+                                        wholeRows: acts.keepsForBackward)
+                // Forward-only activations alias residualMid to residualIn: o_proj then adds in place.
+                if a.residualMid != a.residualIn { a.residualMid.update(from: a.residualIn, count: N * C) }
                 Kernels.linear(out: a.residualMid, inp: a.attnOut, weight: w + p.oWeight, bias: opt(p.oBias),
                                rows: N, inFeatures: cfg.queryWidth, outFeatures: C, accumulate: true, threading: threading)
 
@@ -113,7 +115,7 @@ extension ModelWeights {
                     Kernels.geluTanh(out: a.mlpAct, inp: a.mlpUp, count: N * I)
                 }
                 let next = l + 1 < cfg.numLayers ? acts.blocks[l + 1].residualIn : acts.residualFinal
-                next.update(from: a.residualMid, count: N * C)
+                if next != a.residualMid { next.update(from: a.residualMid, count: N * C) }
                 Kernels.linear(out: next, inp: a.mlpAct, weight: w + p.downWeight, bias: opt(p.downBias),
                                rows: N, inFeatures: I, outFeatures: C, accumulate: true, threading: threading)
             }
