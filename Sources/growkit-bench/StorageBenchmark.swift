@@ -136,6 +136,51 @@ enum StorageBenchmark {
 
     // MARK: throughput
 
+    /// Reads every tensor of `groups` from the growkit file at `path` into `back`, one at a time,
+    /// and checks each against `source`. Returns the seconds spent opening the file and each
+    /// dataset and reading (the check is outside the timing).
+    static func timedReadH5(
+        _ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float], into back: inout [Float],
+        threads: Int? = nil
+    ) throws -> Double {
+        var time = 0.0
+        var file: HDF5File? = nil
+        time += try timed {
+            file = try HDF5File.openReadOnly(path)
+            if let threads { file!.readThreads = threads }
+        }
+        for group in groups {
+            for tensor in tensors {
+                time += try timed {
+                    let dataset = try file!.openDataset(group + "/" + tensor.name)
+                    try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
+                }
+                try verify(source, back, tensor.count, tensor.name)
+            }
+        }
+        try file!.close()
+        return time
+    }
+
+    /// The same bytes as ``timedReadH5(_:groups:tensors:source:into:threads:)`` with one plain
+    /// `read()` loop from the flat file at `path`.
+    static func timedReadPlain(
+        _ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float], into back: inout [Float]
+    ) throws -> Double {
+        var time = 0.0
+        var fd: Int32 = -1
+        time += try timed { fd = open(path, O_RDONLY) }
+        guard fd >= 0 else { throw BenchError("open \(path)") }
+        defer { close(fd) }
+        for _ in groups {
+            for tensor in tensors {
+                time += try timed { try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) } }
+                try verify(source, back, tensor.count, tensor.name)
+            }
+        }
+        return time
+    }
+
     static func throughput(folder: String, copies: Int, fletcher32: Bool, rounds: Int) throws {
         let tensors = gpt2Tensors()
         let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
@@ -177,39 +222,11 @@ enum StorageBenchmark {
                 guard fsync(fd) == 0 else { throw BenchError("fsync") }
             }
         }
-        // Reads time opening the file and each dataset too; verification is outside the timing.
         func readH5(threads: Int? = nil) throws -> Double {
-            var time = 0.0
-            var file: HDF5File? = nil
-            time += try timed {
-                file = try HDF5File.openReadOnly(h5Path)
-                if let threads { file!.readThreads = threads }
-            }
-            for group in groups {
-                for tensor in tensors {
-                    time += try timed {
-                        let dataset = try file!.openDataset(group + "/" + tensor.name)
-                        try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
-                    }
-                    try verify(source, back, tensor.count, tensor.name)
-                }
-            }
-            try file!.close()
-            return time
+            try timedReadH5(h5Path, groups: groups, tensors: tensors, source: source, into: &back, threads: threads)
         }
         func readPlain() throws -> Double {
-            var time = 0.0
-            var fd: Int32 = -1
-            time += try timed { fd = open(rawPath, O_RDONLY) }
-            guard fd >= 0 else { throw BenchError("open \(rawPath)") }
-            defer { close(fd) }
-            for _ in groups {
-                for tensor in tensors {
-                    time += try timed { try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) } }
-                    try verify(source, back, tensor.count, tensor.name)
-                }
-            }
-            return time
+            try timedReadPlain(rawPath, groups: groups, tensors: tensors, source: source, into: &back)
         }
 
         // Best of `rounds`, the order of the two sides alternating between rounds

@@ -41,38 +41,11 @@ extension StorageBenchmark {
         for round in 0..<rounds {
             if cold { dropCache(h5Path); dropCache(rawPath) }
             let h5 = only == "plain" ? (wall: Double.nan, cpu: Double.nan) : try measured {
-                var time = 0.0
-                var file: HDF5File? = nil
-                time += try timed {
-                    file = try HDF5File.openReadOnly(h5Path)
-                    if let threads { file!.readThreads = threads }
-                }
-                for group in groups {
-                    for tensor in tensors {
-                        time += try timed {
-                            let dataset = try file!.openDataset(group + "/" + tensor.name)
-                            try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
-                        }
-                        try verify(source, back, tensor.count, tensor.name)
-                    }
-                }
-                try file!.close()
-                return time
+                try timedReadH5(h5Path, groups: groups, tensors: tensors, source: source, into: &back, threads: threads)
             }
- 
             if cold { dropCache(h5Path); dropCache(rawPath) }
             let raw = only == "h5" ? (wall: Double.nan, cpu: Double.nan) : try measured {
-                var time = 0.0
-                let fd = open(rawPath, O_RDONLY)
-                guard fd >= 0 else { throw BenchError("open \(rawPath)") }
-                defer { close(fd) }
-                for _ in groups {
-                    for tensor in tensors {
-                        time += try timed { try back.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, tensor.count * 4) } }
-                        try verify(source, back, tensor.count, tensor.name)
-                    }
-                }
-                return time
+                try timedReadPlain(rawPath, groups: groups, tensors: tensors, source: source, into: &back)
             }
             print("  \(pad("\(round)", 5))  \(pad(fmt(totalBytes / 1e6 / h5.wall, 0), 12))  \(pad(fmt(h5.cpu, 3), 6))  \(pad(fmt(totalBytes / 1e6 / raw.wall, 0), 10))  \(fmt(raw.cpu, 3))")
         }
