@@ -56,7 +56,7 @@ extension ModelWeights {
         let cfg = config
         let B = acts.batchSize, T = acts.seqLen, N = B * T
         let C = cfg.hiddenSize, I = cfg.intermediateSize, V = cfg.vocabSize
-        let hd = cfg.headDim, qkvWidth = cfg.queryWidth + 2 * cfg.keyValueWidth
+        let hd = cfg.headDim
         let eps = Float(cfg.normEps)
         let layerNorm = cfg.norm == .layernorm
         let threading = matmulThreading
@@ -85,16 +85,16 @@ extension ModelWeights {
                 // One sgemm for q, k and v: their weights (and biases) are adjacent in the packed
                 // buffer (ParameterLayout.packingOrder), i.e. one [qw + 2 kvw, C] matrix.
                 Kernels.linear(out: a.qkv, inp: a.norm1, weight: w + p.qWeight, bias: opt(p.qBias),
-                               rows: N, inFeatures: C, outFeatures: qkvWidth, threading: threading)
+                               rows: N, inFeatures: C, outFeatures: a.qkvRowStride, threading: threading)
                 if cfg.position == .rope {
                     Kernels.rope(a.q, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
-                                 heads: cfg.numHeads, headDim: hd, rowStride: qkvWidth)
+                                 heads: cfg.numHeads, headDim: hd, rowStride: a.qkvRowStride)
                     Kernels.rope(a.k, cos: acts.ropeCos, sin: acts.ropeSin, batchSize: B, seqLen: T,
-                                 heads: cfg.numKVHeads, headDim: hd, rowStride: qkvWidth)
+                                 heads: cfg.numKVHeads, headDim: hd, rowStride: a.qkvRowStride)
                 }
                 Kernels.causalAttention(out: a.attnOut, probs: a.attnProbs, q: a.q, k: a.k, v: a.v,
                                         batchSize: B, seqLen: T, heads: cfg.numHeads, kvHeads: cfg.numKVHeads,
-                                        headDim: hd, qRowStride: qkvWidth, kvRowStride: qkvWidth,
+                                        headDim: hd, qRowStride: a.qkvRowStride, kvRowStride: a.qkvRowStride,
                                         wholeRows: acts.keepsForBackward)
                 // Forward-only activations alias residualMid to residualIn: o_proj then adds in place.
                 if a.residualMid != a.residualIn { a.residualMid.update(from: a.residualIn, count: N * C) }
@@ -106,7 +106,7 @@ extension ModelWeights {
                 if let gate = p.gateWeight {
                     // One sgemm for gate and up (adjacent weights: one [2I, C] matrix).
                     Kernels.linear(out: a.mlpGateUp, inp: a.norm2, weight: w + gate, bias: opt(p.gateBias),
-                                   rows: N, inFeatures: C, outFeatures: 2 * I, threading: threading)
+                                   rows: N, inFeatures: C, outFeatures: a.mlpRowStride, threading: threading)
                     Kernels.swiglu(out: a.mlpAct, gate: a.mlpGate, up: a.mlpUp, rows: N, columns: I,
                                    inputRowStride: a.mlpRowStride)
                 } else {

@@ -1,8 +1,8 @@
 import COpenBLAS
 
 /// Splits elementwise and per-row work over the machine's cores (``workers`` of them), in
-/// contiguous chunks so each worker streams its own memory, on a ``WorkerPool`` that does not
-/// allocate. Small jobs run inline: waking a thread costs microseconds.
+/// contiguous chunks so each worker streams its own memory, on our ``WorkerPool``. Small jobs
+/// run inline: waking a thread costs microseconds.
 public enum Parallel {
     /// Worker count: OpenBLAS's thread count (what the matmuls use), at least 1.
     public static let workers = max(1, Int(openblas_get_num_threads()))

@@ -288,12 +288,9 @@ enum ForwardBenchmark {
         for line in result.output.split(separator: "\n") {
             guard let data = line.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            // Find the case name and the tokens/s figure whatever the exact key names are.
-            let name = object.values.compactMap { $0 as? String }.first { ours[$0] != nil }
-                ?? object.values.compactMap { $0 as? String }.first { s in ours.keys.contains { s.hasPrefix($0) } }
-                    .flatMap { s in ours.keys.first { s.hasPrefix($0) } }
-            let rate = object.first { $0.key.contains("tokens") && ($0.key.contains("per_s") || $0.key.hasSuffix("_s")) }
-                .flatMap { ($0.value as? NSNumber)?.doubleValue }
+            // One JSON object per config (see tools/bench_torch_forward.py).
+            let name = object["config"] as? String
+            let rate = (object["tokens_per_second"] as? NSNumber)?.doubleValue
             guard let name, let rate, let mine = ours[name] else { continue }
             matched = true
             print(String(format: "%@ forward: ours %.0f tokens/s, torch eager %.0f tokens/s, ratio ours/torch %.2f",
