@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Heap blocks allocated per forward pass (llama reference config, batch 2 x 64),
 # counted by valgrind: the difference between 3 and 1 forward passes in the same
-# program, halved. Not run by CI (valgrind takes about a minute).
+# program, halved. Not run by CI (valgrind takes a few minutes); CI runs
+# Tests/GrowkitModelTests/ForwardAllocationTests.swift, which counts on the real
+# CPU. Valgrind's virtual CPU has no AVX-512, so OpenBLAS picks other kernels
+# here than on an AVX-512 machine (see docs/DECISIONS.md, "Forward pass").
 # Usage: bash tools/check_forward_allocations.sh   (after swift build -c release)
 set -euo pipefail
 cd "$(dirname "$0")/.."

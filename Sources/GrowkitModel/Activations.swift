@@ -66,6 +66,10 @@ public final class Activations {
     /// [N] log-sum-exp of each logits row, and [N] per-position loss (0 where ignored).
     public let logSumExp: UnsafeMutablePointer<Float>
     public let losses: UnsafeMutablePointer<Float>
+    /// [B, kvHeads, hd, T] the values of the block being computed, transposed for `P V`
+    /// (scratch of ``Kernels/causalAttention(out:probs:q:k:v:valuesTransposed:batchSize:seqLen:heads:kvHeads:headDim:qRowStride:kvRowStride:blockRows:wholeRows:)``,
+    /// shared by all blocks: the backward pass reads `V` itself).
+    public let valuesTransposed: UnsafeMutablePointer<Float>
     /// [T, hd/2] RoPE cos and sin tables (RoPE only; unused otherwise).
     public let ropeCos: UnsafeMutablePointer<Float>
     public let ropeSin: UnsafeMutablePointer<Float>
@@ -111,7 +115,8 @@ public final class Activations {
         let blockSizes = [nc, nc, n, n, nqkv, probs, nq, keepForBackward ? nc : 0, nc, n, n, nmlp, ni].map(pad)
         let blockFloats = blockSizes.reduce(0, { $0 &+ $1 })
         let blockSets = keepForBackward ? config.numLayers : 1
-        let otherSizes = [nc, nc, n, n, nv, n, n, rope, rope, n, n].map(pad)  // last two hold Int32 (same size)
+        guard let nkv = mul(n, kvw) else { throw tooLarge }
+        let otherSizes = [nc, nc, n, n, nv, n, n, nkv, rope, rope, n, n].map(pad)  // last two hold Int32 (same size)
         guard let allBlocks = mul(blockFloats, blockSets) else { throw tooLarge }
         let (total, o1) = allBlocks.addingReportingOverflow(otherSizes.reduce(0, +))
         guard !o1, let bytes = mul(total, 4), bytes <= Self.maxBytes else {
@@ -151,6 +156,7 @@ public final class Activations {
         logits = take(nv)
         logSumExp = take(n)
         losses = take(n)
+        valuesTransposed = take(nkv)
         ropeCos = take(rope)
         ropeSin = take(rope)
         tokens = UnsafeMutableRawPointer(take(n)).bindMemory(to: Int32.self, capacity: n)

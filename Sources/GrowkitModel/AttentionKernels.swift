@@ -33,9 +33,11 @@ extension Kernels {
         _ x: UnsafeMutablePointer<Float>, cos cosTable: UnsafePointer<Float>, sin sinTable: UnsafePointer<Float>,
         batchSize B: Int, seqLen T: Int, heads: Int, headDim hd: Int, rowStride: Int
     ) {
-        let half = hd / 2
-        let vectorEnd = half & ~7
-        Parallel.chunks(B * T, minimumChunk: 256) { positions in
+        Parallel.chunks(B * T, minimumChunk: 256, sharing: (x, cosTable, sinTable, T, heads, hd, rowStride)) {
+            shared, positions in
+            let (x, cosTable, sinTable, T, heads, hd, rowStride) = shared
+            let half = hd / 2
+            let vectorEnd = half & ~7
             for position in positions {
                 let t = position % T
                 let c = cosTable + t * half, s = sinTable + t * half
@@ -102,15 +104,21 @@ extension Kernels {
     ///
     /// Rows are processed in blocks of `blockRows`: block `[r0, r1)` needs only
     /// columns `[0, r1)`, so the two sgemm calls skip about half the masked work.
+    ///
+    /// `P V` reads `V` transposed (`valuesTransposed`, written here first), so both
+    /// sgemm calls have the (no-transpose, transpose) form of the projections: OpenBLAS
+    /// 0.3.21's AVX-512 small-matrix kernel for the (no-transpose, no-transpose) form
+    /// mallocs a buffer on every call, and the forward pass promises not to allocate.
     /// - q: [B, T, heads*hd] with row stride `qRowStride`; k, v: [B, T, kvHeads*hd] with row
     ///   stride `kvRowStride` (both default to the packed widths; the forward pass passes the
     ///   fused qkv width); probs: [B, heads, T, T] (kept for backward; masked entries written
     ///   as 0, or with `wholeRows` false only those a block's `P V` reads, columns below the
     ///   block's end: enough for a forward-only pass, where nothing reads probs afterwards);
-    ///   out: [B, T, heads*hd].
+    ///   valuesTransposed: [B, kvHeads, hd, T] scratch (overwritten); out: [B, T, heads*hd].
     public static func causalAttention(
         out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        valuesTransposed: UnsafeMutablePointer<Float>,
         batchSize B: Int, seqLen T: Int, heads: Int, kvHeads: Int, headDim hd: Int,
         qRowStride: Int? = nil, kvRowStride: Int? = nil, blockRows: Int = 64, wholeRows: Bool = true
     ) {
@@ -118,14 +126,30 @@ extension Kernels {
         let qWidth = qRowStride ?? outWidth, kvWidth = kvRowStride ?? kvHeads * hd
         let group = heads / kvHeads
         let scale = Float(1 / Double(hd).squareRoot())
+        let vt = valuesTransposed
+        // Vt[b, g, d, j] = V[b, j, g*hd + d]
+        Parallel.chunks(B * kvHeads, minimumChunk: 1, sharing: (vt, v, T, kvHeads, hd, kvWidth)) { shared, pairs in
+            let (vt, v, T, kvHeads, hd, kvWidth) = shared
+            for pair in pairs {
+                let b = pair / kvHeads, g = pair % kvHeads
+                let source = v + b * T * kvWidth + g * hd, target = vt + pair * hd * T
+                for j in 0..<T {
+                    for d in 0..<hd { target[d * T + j] = source[j * kvWidth + d] }
+                }
+            }
+        }
         // (b, h) pairs are independent: split them over the workers, each running single-threaded sgemm.
-        Parallel.chunksCallingBLAS(B * heads) { pairs in
+        let shared = (out, probs, q, k, UnsafePointer(vt), T, heads, kvHeads, hd, group, scale, qWidth, kvWidth, outWidth,
+                      blockRows, wholeRows)
+        Parallel.chunksCallingBLAS(B * heads, sharing: shared) { shared, pairs in
+            let (out, probs, q, k, vt, T, heads, kvHeads, hd, group, scale, qWidth, kvWidth, outWidth, blockRows,
+                 wholeRows) = shared
             for pair in pairs {
                 let b = pair / heads, h = pair % heads
                 let g = h / group
                 let qh = q + b * T * qWidth + h * hd
                 let kh = k + b * T * kvWidth + g * hd
-                let vh = v + b * T * kvWidth + g * hd
+                let vth = vt + (b * kvHeads + g) * hd * T
                 let p = probs + (b * heads + h) * T * T
                 let y = out + b * T * outWidth + h * hd
                 var r0 = 0
@@ -137,10 +161,10 @@ extension Kernels {
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(hd),
                         scale, qh + r0 * qWidth, Int32(qWidth), kh, Int32(kvWidth), 0, p + r0 * T, Int32(T))
                     for t in r0..<r1 { causalSoftmaxRow(p + t * T, valid: t + 1, rowLength: wholeRows ? T : r1) }
-                    // Y[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]
+                    // Y[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1] = P[r0..<r1, 0..<r1] Vt[:, 0..<r1]^T
                     cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(r1),
-                        1, p + r0 * T, Int32(T), vh, Int32(kvWidth), 0, y + r0 * outWidth, Int32(outWidth))
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(hd), Int32(r1),
+                        1, p + r0 * T, Int32(T), vth, Int32(T), 0, y + r0 * outWidth, Int32(outWidth))
                     r0 = r1
                 }
             }

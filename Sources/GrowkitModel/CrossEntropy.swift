@@ -16,9 +16,10 @@ extension Kernels {
         lse: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, rows N: Int, vocabSize V: Int
     ) -> Float? {
-        let vectorEnd = V & ~7
         // Rows are independent: each worker fills lse and losses for its rows; the mean is summed after.
-        Parallel.chunks(N, minimumChunk: 128) { rows in
+        Parallel.chunks(N, minimumChunk: 128, sharing: (lse, losses, logits, targets, V)) { shared, rows in
+            let (lse, losses, logits, targets, V) = shared
+            let vectorEnd = V & ~7
             for n in rows {
                 let z = logits + n * V
                 var maxv = V8(repeating: -.infinity)

@@ -93,6 +93,7 @@ extension ModelWeights {
                                  heads: cfg.numKVHeads, headDim: hd, rowStride: a.qkvRowStride)
                 }
                 Kernels.causalAttention(out: a.attnOut, probs: a.attnProbs, q: a.q, k: a.k, v: a.v,
+                                        valuesTransposed: acts.valuesTransposed,
                                         batchSize: B, seqLen: T, heads: cfg.numHeads, kvHeads: cfg.numKVHeads,
                                         headDim: hd, qRowStride: a.qkvRowStride, kvRowStride: a.qkvRowStride,
                                         wholeRows: acts.keepsForBackward)

@@ -67,13 +67,17 @@ public enum Kernels {
             linearBlock(out: out, inp: inp, weight: weight, bias: bias, rows: N, inFeatures: inFeatures,
                         outFeatures: outFeatures, columns: outFeatures, ldOut: outFeatures, accumulate: accumulate)
         case .splitRows:
-            Parallel.chunks(N, minimumChunk: 32) { rows in
+            let shared = (out, inp, weight, bias, inFeatures, outFeatures, accumulate)
+            Parallel.chunks(N, minimumChunk: 32, sharing: shared) { shared, rows in
+                let (out, inp, weight, bias, inFeatures, outFeatures, accumulate) = shared
                 linearBlock(out: out + rows.lowerBound * outFeatures, inp: inp + rows.lowerBound * inFeatures,
                             weight: weight, bias: bias, rows: rows.count, inFeatures: inFeatures,
                             outFeatures: outFeatures, columns: outFeatures, ldOut: outFeatures, accumulate: accumulate)
             }
         case .splitColumns:
-            Parallel.chunks(outFeatures / 16, minimumChunk: 2) { blocks in
+            let shared = (out, inp, weight, bias, N, inFeatures, outFeatures, accumulate)
+            Parallel.chunks(outFeatures / 16, minimumChunk: 2, sharing: shared) { shared, blocks in
+                let (out, inp, weight, bias, N, inFeatures, outFeatures, accumulate) = shared
                 // Blocks of 16 columns keep each worker's slice a whole number of SIMD kernel widths.
                 let j0 = blocks.lowerBound * 16
                 let j1 = blocks.upperBound == outFeatures / 16 ? outFeatures : blocks.upperBound * 16
@@ -119,8 +123,9 @@ public enum Kernels {
         inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         rows N: Int, channels C: Int, eps: Float
     ) {
-        let vectorEnd = C & ~7
-        Parallel.chunks(N, minimumChunk: 256) { rows in
+        Parallel.chunks(N, minimumChunk: 256, sharing: (out, mean, rstd, inp, weight, bias, C, eps)) { shared, rows in
+            let (out, mean, rstd, inp, weight, bias, C, eps) = shared
+            let vectorEnd = C & ~7
             for n in rows {
                 let x = inp + n * C
                 let o = out + n * C
@@ -164,8 +169,9 @@ public enum Kernels {
         out: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, rows N: Int, channels C: Int, eps: Float
     ) {
-        let vectorEnd = C & ~7
-        Parallel.chunks(N, minimumChunk: 256) { rows in
+        Parallel.chunks(N, minimumChunk: 256, sharing: (out, rstd, inp, weight, C, eps)) { shared, rows in
+            let (out, rstd, inp, weight, C, eps) = shared
+            let vectorEnd = C & ~7
             for n in rows {
                 let x = inp + n * C
                 let o = out + n * C
@@ -192,7 +198,8 @@ public enum Kernels {
     /// cancellation for negative `u` (where `1 + tanh u` would lose digits).
     /// - out, inp: [count] (may alias).
     public static func geluTanh(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
-        Parallel.chunks(count / 8, minimumChunk: 4096) { vectors in
+        Parallel.chunks(count / 8, minimumChunk: 4096, sharing: (out, inp)) { shared, vectors in
+            let (out, inp) = shared
             geluTanhSerial(out: out + vectors.lowerBound * 8, inp: inp + vectors.lowerBound * 8,
                            count: vectors.count * 8)
         }
@@ -227,7 +234,9 @@ public enum Kernels {
         out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
         rows N: Int, columns I: Int, inputRowStride: Int
     ) {
-        Parallel.chunks(N, minimumChunk: Swift.max(1, 32768 / Swift.max(I, 1))) { rows in
+        let minimumRows = Swift.max(1, 32768 / Swift.max(I, 1))
+        Parallel.chunks(N, minimumChunk: minimumRows, sharing: (out, gate, up, I, inputRowStride)) { shared, rows in
+            let (out, gate, up, I, inputRowStride) = shared
             for n in rows {
                 swigluSerial(out: out + n * I, gate: gate + n * inputRowStride, up: up + n * inputRowStride,
                              count: I)

@@ -9,31 +9,41 @@ public enum Parallel {
 
     static let pool = WorkerPool(width: workers)
 
-    /// Calls `body` on disjoint ranges covering `0 ..< count`, in parallel when
+    /// Calls `body(arguments, range)` on disjoint ranges covering `0 ..< count`, in parallel when
     /// `count` is at least `2 * minimumChunk`.
-    public static func chunks(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+    ///
+    /// `body` must capture nothing: everything it reads comes in `arguments` (a tuple of pointers
+    /// and sizes, say), which stays on the caller's stack while the workers read it. A capturing
+    /// closure would still work but would allocate its context on every call, which the forward
+    /// pass promises not to do (see ``WorkerPool``).
+    public static func chunks<Arguments>(
+        _ count: Int, minimumChunk: Int, sharing arguments: Arguments,
+        _ body: @escaping (Arguments, Range<Int>) -> Void
+    ) {
         let parts = min(workers, count / max(minimumChunk, 1))
         if parts <= 1 {
-            body(0..<count)
+            body(arguments, 0..<count)
             return
         }
-        pool.run(parts: parts, count: count, body)
+        pool.run(parts: parts, count: count, sharing: arguments, body)
     }
 
-    /// Like ``chunks(_:minimumChunk:_:)`` for work that calls sgemm itself: OpenBLAS is
+    /// Like ``chunks(_:minimumChunk:sharing:_:)`` for work that calls sgemm itself: OpenBLAS is
     /// set to one thread for the duration, so the workers' small sgemm calls run
     /// side by side instead of each waking OpenBLAS's pool. OpenBLAS's thread count is
     /// process-wide, so do not run two forward passes concurrently on different threads
     /// (one would briefly see the other's setting; results stay correct, speed does not).
-    public static func chunksCallingBLAS(_ count: Int, _ body: (Range<Int>) -> Void) {
+    public static func chunksCallingBLAS<Arguments>(
+        _ count: Int, sharing arguments: Arguments, _ body: @escaping (Arguments, Range<Int>) -> Void
+    ) {
         let blasThreads = openblas_get_num_threads()
         guard workers > 1, count > 1 else {
-            body(0..<count)
+            body(arguments, 0..<count)
             return
         }
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(blasThreads) }
-        chunks(count, minimumChunk: 1, body)
+        chunks(count, minimumChunk: 1, sharing: arguments, body)
     }
 }
 

@@ -6,16 +6,20 @@ import Darwin
 
 /// A fixed set of threads that run one parallel job at a time.
 ///
-/// ``Parallel/chunks(_:minimumChunk:_:)`` runs once per kernel, some twenty times per layer.
+/// ``Parallel/chunks(_:minimumChunk:sharing:_:)`` runs once per kernel, some ten times per layer,
+/// and the forward pass promises no allocation inside its per-layer loop.
 /// `DispatchQueue.concurrentPerform` allocates five small objects per call (closure contexts,
-/// a block copy, a continuation; seen with `valgrind --tool=dhat`), and the forward pass promises
-/// no allocation inside its per-layer loop, so the workers are our own: `width - 1` threads
-/// started once, woken through one mutex and two condition variables, with the calling thread
-/// running part 0 itself. A job's body is the caller's closure, stored for the duration of the
-/// call (it does not escape; the caller waits for every part), and part `i` of `parts` covers
-/// `range(part: i)` of `0 ..< count`, so no per-part closure is formed either. One allocation
-/// per job is left: the 32-byte box of Swift's `withoutActuallyEscaping` check
-/// (`tools/check_forward_allocations.sh` counts them).
+/// a block copy, a continuation; seen with `valgrind --tool=dhat`), so the workers are our own:
+/// `width - 1` threads started once, woken through one mutex and two condition variables, with the
+/// calling thread running part 0 itself. Part `i` of `parts` covers `range(part: i)` of
+/// `0 ..< count`, so no per-part closure is formed.
+///
+/// A job is a body that captures nothing plus its arguments, which stay on the caller's stack
+/// (the caller waits for every part): the pool keeps a pointer to them and the context-free body in
+/// a ``WorkerJob`` existential, whose three words fit its inline buffer. A capturing closure would
+/// need its context boxed on the heap, and a non-escaping one stored through
+/// `withoutActuallyEscaping` costs a 32-byte box per call; this layout costs nothing
+/// (`tools/check_forward_allocations.sh` counts heap blocks per forward pass).
 ///
 /// One job at a time: a call made while another is running (from a second thread, say two test
 /// cases at once, or from inside a job) runs serially on its caller instead of waiting.
@@ -32,7 +36,7 @@ final class WorkerPool: @unchecked Sendable {
     private var parts = 0
     private var count = 0
     private var remaining = 0
-    private var body: ((Range<Int>) -> Void)? = nil
+    private var job: (any WorkerJob)? = nil
 
     init(width: Int) {
         self.width = max(1, width)
@@ -64,19 +68,23 @@ final class WorkerPool: @unchecked Sendable {
         return start..<(start + base + (part < extra ? 1 : 0))
     }
 
-    /// Calls `body` once for each of `parts` (at most ``width``) ranges covering `0 ..< count`,
-    /// in parallel, and returns when all have finished.
-    func run(parts requested: Int, count: Int, _ body: (Range<Int>) -> Void) {
+    /// Calls `body(arguments, range)` once for each of `parts` (at most ``width``) ranges covering
+    /// `0 ..< count`, in parallel, and returns when all have finished. `body` must capture nothing
+    /// (pass what it reads in `arguments`), or each call allocates its context.
+    func run<Arguments>(
+        parts requested: Int, count: Int, sharing arguments: Arguments,
+        _ body: @escaping (Arguments, Range<Int>) -> Void
+    ) {
         let parts = min(requested, width)
         pthread_mutex_lock(mutex)
         if busy || parts <= 1 {
             pthread_mutex_unlock(mutex)
-            for part in 0..<parts { body(Self.range(part: part, parts: parts, count: count)) }
+            for part in 0..<parts { body(arguments, Self.range(part: part, parts: parts, count: count)) }
             return
         }
-        withoutActuallyEscaping(body) { body in
+        withUnsafePointer(to: arguments) { arguments in
             busy = true
-            self.body = body
+            job = SharedArgumentsJob(arguments: arguments, body: body)
             self.parts = parts
             self.count = count
             remaining = parts - 1
@@ -84,11 +92,11 @@ final class WorkerPool: @unchecked Sendable {
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
 
-            body(Self.range(part: 0, parts: parts, count: count))
+            body(arguments.pointee, Self.range(part: 0, parts: parts, count: count))
 
             pthread_mutex_lock(mutex)
             while remaining > 0 { pthread_cond_wait(done, mutex) }
-            self.body = nil
+            job = nil
             busy = false
             pthread_mutex_unlock(mutex)
         }
@@ -101,10 +109,10 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
-            guard worker < parts, let body else { continue }
+            guard worker < parts, let job else { continue }
             let range = Self.range(part: worker, parts: parts, count: count)
             pthread_mutex_unlock(mutex)
-            body(range)
+            job.run(range)
             pthread_mutex_lock(mutex)
             remaining -= 1
             if remaining == 0 { pthread_cond_signal(done) }
@@ -121,4 +129,16 @@ final class WorkerPool: @unchecked Sendable {
         }
         func run() { pool.serve(worker: worker) }
     }
+}
+
+/// One part of a job, as a worker sees it.
+protocol WorkerJob {
+    func run(_ range: Range<Int>)
+}
+
+/// A context-free body and a pointer to its arguments: three words, stored inline in `any WorkerJob`.
+private struct SharedArgumentsJob<Arguments>: WorkerJob {
+    let arguments: UnsafePointer<Arguments>
+    let body: (Arguments, Range<Int>) -> Void
+    func run(_ range: Range<Int>) { body(arguments.pointee, range) }
 }

@@ -19,7 +19,7 @@ enum ForwardProfile {
         let x = buffer(N * C), y = buffer(N * C), mean = buffer(N), rstd = buffer(N), w = buffer(max(C, I) * max(C, I))
         let q = buffer(N * qw), k = buffer(N * kvw), v = buffer(N * kvw), probs = buffer(B * cfg.numHeads * T * T)
         let att = buffer(N * qw), up = buffer(N * I), gate = buffer(N * I), act = buffer(N * I)
-        let cosT = buffer(T * hd / 2), sinT = buffer(T * hd / 2)
+        let cosT = buffer(T * hd / 2), sinT = buffer(T * hd / 2), valuesTransposed = buffer(N * kvw)
         func time(_ name: String, _ body: () -> Void) {
             var ts: [Double] = []
             var cpu: [Double] = []
@@ -46,7 +46,8 @@ enum ForwardProfile {
             Kernels.rope(k, cos: cosT, sin: sinT, batchSize: B, seqLen: T, heads: cfg.numKVHeads, headDim: hd, rowStride: kvw)
         }
         time("causalAttention") {
-            Kernels.causalAttention(out: att, probs: probs, q: q, k: k, v: v, batchSize: B, seqLen: T,
+            Kernels.causalAttention(out: att, probs: probs, q: q, k: k, v: v, valuesTransposed: valuesTransposed,
+                                    batchSize: B, seqLen: T,
                                     heads: cfg.numHeads, kvHeads: cfg.numKVHeads, headDim: hd)
         }
         time("geluTanh") { Kernels.geluTanh(out: act, inp: up, count: N * I) }

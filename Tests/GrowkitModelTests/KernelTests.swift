@@ -103,9 +103,13 @@ struct KernelTests {
         let v = rng.floats(B * T * kvHeads * hd)
         var out = [Float](repeating: 0, count: B * T * heads * hd)
         var probs = [Float](repeating: .nan, count: B * heads * T * T)  // every entry must be written
+        var scratch = [Float](repeating: .nan, count: v.count)
         out.withUnsafeMutableBufferPointer { o in probs.withUnsafeMutableBufferPointer { p in
-            Kernels.causalAttention(out: o.baseAddress!, probs: p.baseAddress!, q: q, k: k, v: v, batchSize: B,
-                                    seqLen: T, heads: heads, kvHeads: kvHeads, headDim: hd, blockRows: blockRows)
+            scratch.withUnsafeMutableBufferPointer { s in
+                Kernels.causalAttention(out: o.baseAddress!, probs: p.baseAddress!, q: q, k: k, v: v,
+                                        valuesTransposed: s.baseAddress!, batchSize: B, seqLen: T, heads: heads,
+                                        kvHeads: kvHeads, headDim: hd, blockRows: blockRows)
+            }
         } }
         var expectedOut = [Double](repeating: 0, count: out.count)
         var expectedProbs = [Double](repeating: 0, count: probs.count)
