@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way (DESIGN.md section 2):
-//   GrowkitRandom (leaf) -> storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
+//   GrowkitRandom, GrowkitParallel (leaves) -> storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
 //   -> math and growth (GrowkitModel, GrowkitPlan) -> training and verification
 //   (GrowkitTraining) -> CLI (growkit).
 let package = Package(
@@ -23,14 +23,15 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "GrowkitRandom"),
+        .target(name: "GrowkitParallel"),  // leaf: the worker pool of the kernels and the checked reads
         .target(name: "CFletcher32"),  // AVX2 kernel of fletcher32, selected at run time
-        .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd", "CFletcher32"]),
+        .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd", "CFletcher32", "GrowkitParallel"]),
         .target(name: "GrowkitData", dependencies: ["CZstd", "GrowkitRandom"]),
         .target(name: "GrowkitState", dependencies: ["GrowkitStorage", "GrowkitRandom"]),
         // Optimized in debug builds too: the tests check the kernels as users run them (the
         // forward pass allocates nothing only once generics are specialized), and 10x faster.
         .target(
-            name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS"],
+            name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS", "GrowkitParallel"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GrowkitPlan"),
         .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState", "GrowkitStorage", "GrowkitPlan"]),

@@ -1,4 +1,5 @@
 import COpenBLAS
+import GrowkitParallel
 
 /// Splits elementwise and per-row work over the machine's cores (``workers`` of them), in
 /// contiguous chunks so each worker streams its own memory, on our ``WorkerPool``. Small jobs

@@ -1,5 +1,5 @@
 import CHDF5
-import Dispatch
+import GrowkitParallel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -55,14 +55,17 @@ enum ChunkRunTuning {
     /// 128 KiB 0.233; plain read() 0.12-0.13.
     static let runBytes = 1 << 20
     /// Requests with fewer bytes than this are read on the calling thread: each
-    /// `concurrentPerform` costs wake-ups that a small tensor does not win back.
+    /// parallel job costs wake-ups that a small tensor does not win back.
     /// Earlier (chunk-sized runs, no slices; warm GPT-2 124M, best of 3, two runs
     /// each, machine shared): 8 MiB 0.68-0.74 of plain read() at 0.084-0.097 CPU
     /// s; 1 MiB 0.64-0.65 at 0.099-0.108 CPU s; 3 MiB 0.55-0.73. With slices (the
     /// 2.36 MB attention matrices then split evenly over 2 workers), 18 warm
     /// reads each while another job held one of the 2 cores: 8 MiB median 0.56
     /// of plain (CPU 0.217 s), 2 MiB 0.54 (0.208 s), 1 MiB 0.56 (0.206 s); no
-    /// difference measurable with one free core, so the threshold stays.
+    /// difference measurable with one free core, so the threshold stays. On our
+    /// own `WorkerPool` (quiet machine, 12 warm reads per run, median per-read
+    /// ratio to plain read()): 1 MiB 0.67 and 0.79, 8 MiB 0.66 and 0.80, runs
+    /// alternated: the machine's state moves the figure, the threshold does not.
     static let parallelMinimumBytes = 8 << 20
     /// Pieces are cut at multiples of this many bytes within a chunk (even, so
     /// that the fletcher32 sums of the pieces join; 32-byte SIMD groups).
@@ -73,6 +76,9 @@ enum ChunkRunTuning {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return online > 0 ? min(4, online) : 1
     }()
+    /// The threads (``workers`` of them, the caller included) that share a read's runs; started on
+    /// first use. A read asking for more threads gets ``workers``.
+    static let pool = WorkerPool(width: workers)
 }
 
 /// Shares the plan's raw pointers with the workers: each run writes disjoint
@@ -179,7 +185,7 @@ extension HDF5Dataset {
     /// verified before this returns; the first failing run, then the first
     /// failing chunk (in file order) decides the error thrown.
     func executeChunkRuns(_ plan: ChunkRunPlan, _ layout: RowChunkLayout, descriptor: Int32, into destination: UnsafeMutableRawPointer) throws(StorageError) {
-        let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), plan.runs.count)
+        let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), plan.runs.count, ChunkRunTuning.pool.width)
         let file = filePath, object = objectPath
         var scratch: UnsafeMutableRawPointer? = nil
         if plan.scratchBytes > 0 {
@@ -208,12 +214,13 @@ extension HDF5Dataset {
                                 }
                                 return
                             }
-                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                                var index = worker
-                                while index < shared.runs.count {
+                            // One part per worker; part w takes runs w, w + W, ...
+                            let arguments = (shared, layout, descriptor, file, object, workers)
+                            ChunkRunTuning.pool.run(parts: workers, count: workers, sharing: arguments) { arguments, part in
+                                let (shared, layout, descriptor, file, object, workers) = arguments
+                                for index in stride(from: part.lowerBound, to: shared.runs.count, by: workers) {
                                     shared.failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
                                     if shared.failures[index] != nil { return }
-                                    index += workers
                                 }
                             }
                         }

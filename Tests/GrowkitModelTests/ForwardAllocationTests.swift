@@ -43,10 +43,16 @@ struct ForwardAllocationTests {
         let targets = (0..<(B * T)).map { _ in Int32(rng.int(below: config.vocabSize)) }
         // The first pass may fill the runtime's one-time caches (generic metadata, the pool's threads).
         try weights.forward(tokens: tokens, targets: targets, activations: acts)
-        let before = growkit_thread_allocations()
-        let loss = try weights.forward(tokens: tokens, targets: targets, activations: acts)
-        let allocations = growkit_thread_allocations() - before
-        #expect(loss != nil)
-        #expect(allocations == 0, "\(name): \(allocations) heap allocations in one forward pass")
+        // The fewest of three passes: an allocation in the code happens on every pass, while state
+        // shared with the tests running at the same time (likely OpenBLAS's process-wide thread
+        // count and buffers) once made a single pass allocate 18 times in eight runs of the suite.
+        var fewest = UInt64.max
+        for _ in 0..<3 {
+            let before = growkit_thread_allocations()
+            let loss = try weights.forward(tokens: tokens, targets: targets, activations: acts)
+            fewest = min(fewest, growkit_thread_allocations() - before)
+            #expect(loss != nil)
+        }
+        #expect(fewest == 0, "\(name): \(fewest) heap allocations in every one of three forward passes")
     }
 }

@@ -6,8 +6,9 @@ import Darwin
 
 /// A fixed set of threads that run one parallel job at a time.
 ///
-/// ``Parallel/chunks(_:minimumChunk:sharing:_:)`` runs once per kernel, some ten times per layer,
-/// and the forward pass promises no allocation inside its per-layer loop.
+/// GrowkitModel's `Parallel.chunks` runs one job per kernel, some ten times per layer, and the
+/// forward pass promises no allocation inside its per-layer loop; GrowkitStorage's checked reads
+/// run one per tensor read of a few MiB or more, hundreds per checkpoint.
 /// `DispatchQueue.concurrentPerform` allocates five small objects per call (closure contexts,
 /// a block copy, a continuation; seen with `valgrind --tool=dhat`), so the workers are our own:
 /// `width - 1` threads started once, woken through one mutex and two condition variables, with the
@@ -19,13 +20,13 @@ import Darwin
 /// a ``WorkerJob`` existential, whose three words fit its inline buffer. A capturing closure would
 /// need its context boxed on the heap, and a non-escaping one stored through
 /// `withoutActuallyEscaping` costs a 32-byte box per call; this layout costs nothing
-/// (`tools/check_forward_allocations.sh` counts heap blocks per forward pass).
+/// (GrowkitModelTests' `ForwardAllocationTests` counts heap calls per forward pass).
 ///
 /// One job at a time: a call made while another is running (from a second thread, say two test
 /// cases at once, or from inside a job) runs serially on its caller instead of waiting.
-final class WorkerPool: @unchecked Sendable {
+public final class WorkerPool: @unchecked Sendable {
     /// Threads including the caller.
-    let width: Int
+    public let width: Int
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
@@ -38,7 +39,8 @@ final class WorkerPool: @unchecked Sendable {
     private var remaining = 0
     private var job: (any WorkerJob)? = nil
 
-    init(width: Int) {
+    /// Starts `width - 1` threads (the caller is the last worker); they live as long as the process.
+    public init(width: Int) {
         self.width = max(1, width)
         mutex = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
@@ -62,7 +64,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Part `part` of `0 ..< count` split into `parts` contiguous ranges whose sizes differ by at most one.
-    static func range(part: Int, parts: Int, count: Int) -> Range<Int> {
+    public static func range(part: Int, parts: Int, count: Int) -> Range<Int> {
         let base = count / parts, extra = count % parts
         let start = part * base + min(part, extra)
         return start..<(start + base + (part < extra ? 1 : 0))
@@ -71,35 +73,45 @@ final class WorkerPool: @unchecked Sendable {
     /// Calls `body(arguments, range)` once for each of `parts` (at most ``width``) ranges covering
     /// `0 ..< count`, in parallel, and returns when all have finished. `body` must capture nothing
     /// (pass what it reads in `arguments`), or each call allocates its context.
-    func run<Arguments>(
-        parts requested: Int, count: Int, sharing arguments: Arguments,
-        _ body: @escaping (Arguments, Range<Int>) -> Void
+    ///
+    /// Inlinable so that it is specialized in the calling module: unspecialized, the body would be
+    /// reabstracted through a heap-allocated thunk on every call.
+    @inlinable
+    public func run<Arguments>(
+        parts: Int, count: Int, sharing arguments: Arguments, _ body: @escaping (Arguments, Range<Int>) -> Void
     ) {
+        withUnsafePointer(to: arguments) { arguments in
+            run(parts: parts, count: count, job: SharedArgumentsJob(arguments: arguments, body: body))
+        }
+    }
+
+    /// ``run(parts:count:sharing:_:)`` once the job is built: publishes it to the workers, runs
+    /// part 0 here, waits for the others.
+    @usableFromInline
+    func run(parts requested: Int, count: Int, job: any WorkerJob) {
         let parts = min(requested, width)
         pthread_mutex_lock(mutex)
         if busy || parts <= 1 {
             pthread_mutex_unlock(mutex)
-            for part in 0..<parts { body(arguments, Self.range(part: part, parts: parts, count: count)) }
+            for part in 0..<parts { job.run(Self.range(part: part, parts: parts, count: count)) }
             return
         }
-        withUnsafePointer(to: arguments) { arguments in
-            busy = true
-            job = SharedArgumentsJob(arguments: arguments, body: body)
-            self.parts = parts
-            self.count = count
-            remaining = parts - 1
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
+        busy = true
+        self.job = job
+        self.parts = parts
+        self.count = count
+        remaining = parts - 1
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
 
-            body(arguments.pointee, Self.range(part: 0, parts: parts, count: count))
+        job.run(Self.range(part: 0, parts: parts, count: count))
 
-            pthread_mutex_lock(mutex)
-            while remaining > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            busy = false
-            pthread_mutex_unlock(mutex)
-        }
+        pthread_mutex_lock(mutex)
+        while remaining > 0 { pthread_cond_wait(done, mutex) }
+        self.job = nil
+        busy = false
+        pthread_mutex_unlock(mutex)
     }
 
     /// Worker `worker`'s loop: wait for a new generation, run its part if the job has one.
@@ -132,13 +144,23 @@ final class WorkerPool: @unchecked Sendable {
 }
 
 /// One part of a job, as a worker sees it.
+@usableFromInline
 protocol WorkerJob {
     func run(_ range: Range<Int>)
 }
 
 /// A context-free body and a pointer to its arguments: three words, stored inline in `any WorkerJob`.
-private struct SharedArgumentsJob<Arguments>: WorkerJob {
-    let arguments: UnsafePointer<Arguments>
-    let body: (Arguments, Range<Int>) -> Void
+@usableFromInline
+struct SharedArgumentsJob<Arguments>: WorkerJob {
+    @usableFromInline let arguments: UnsafePointer<Arguments>
+    @usableFromInline let body: (Arguments, Range<Int>) -> Void
+
+    @inlinable
+    init(arguments: UnsafePointer<Arguments>, body: @escaping (Arguments, Range<Int>) -> Void) {
+        self.arguments = arguments
+        self.body = body
+    }
+
+    @inlinable
     func run(_ range: Range<Int>) { body(arguments.pointee, range) }
 }
