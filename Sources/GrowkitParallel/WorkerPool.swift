@@ -85,14 +85,33 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Like ``run(parts:count:sharing:_:)``, but the calling thread first runs `callerWork` (say,
+    /// preparing the next job) while the other workers start on their parts, then runs part 0.
+    /// Parts that take their work from a shared queue (each claiming the next item until none is
+    /// left) keep every thread busy however long `callerWork` takes. Every part has finished when
+    /// this returns, also when `callerWork` throws (its error is rethrown then).
+    public func run<Arguments, Failure: Error>(
+        parts: Int, count: Int, sharing arguments: Arguments, _ body: @escaping (Arguments, Range<Int>) -> Void,
+        whileCallerRuns callerWork: () throws(Failure) -> Void
+    ) throws(Failure) {
+        var failure: Failure? = nil
+        withUnsafePointer(to: arguments) { arguments in
+            run(parts: parts, count: count, job: SharedArgumentsJob(arguments: arguments, body: body)) {
+                do throws(Failure) { try callerWork() } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// ``run(parts:count:sharing:_:)`` once the job is built: publishes it to the workers, runs
-    /// part 0 here, waits for the others.
+    /// `callerFirst` then part 0 here, waits for the others.
     @usableFromInline
-    func run(parts requested: Int, count: Int, job: any WorkerJob) {
+    func run(parts requested: Int, count: Int, job: any WorkerJob, callerFirst: () -> Void = {}) {
         let parts = min(requested, width)
         pthread_mutex_lock(mutex)
         if busy || parts <= 1 {
             pthread_mutex_unlock(mutex)
+            callerFirst()
             for part in 0..<parts { job.run(Self.range(part: part, parts: parts, count: count)) }
             return
         }
@@ -105,6 +124,7 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
+        callerFirst()
         job.run(Self.range(part: 0, parts: parts, count: count))
 
         pthread_mutex_lock(mutex)

@@ -149,16 +149,32 @@ public final class CheckpointReader {
     /// The whole state in memory. For small models; large ones stream with
     /// ``parameter(named:)`` and ``moments(named:)``.
     public func readAll() throws(StateError) -> TrainingState {
+        var parameters: [String: Tensor] = [:], expAvg: [String: Tensor] = [:], expAvgSq: [String: Tensor] = [:]
+        try forEachTensor(tensors) { info, tensor throws(StateError) in
+            switch info.role {
+            case .parameter: parameters[info.parameter] = tensor
+            case .expAvg: expAvg[info.parameter] = tensor
+            case .expAvgSq: expAvgSq[info.parameter] = tensor
+            }
+        }
         var optimizerState: [String: AdamParameterState] = [:]
-        for spec in specs { optimizerState[spec.name] = try moments(named: spec.name) }
-        return TrainingState(metadata: metadata, parameters: try parameters(), optimizerState: optimizerState)
+        for spec in specs {
+            guard let attributes = momentAttributes[spec.name], let m = expAvg[spec.name], let v = expAvgSq[spec.name] else {
+                throw .unknownParameter(file: path, name: spec.name)
+            }
+            optimizerState[spec.name] = AdamParameterState(expAvg: m, expAvgSq: v, step: attributes.step,
+                                                           applyWeightDecay: attributes.decay)
+        }
+        return TrainingState(metadata: metadata, parameters: parameters, optimizerState: optimizerState)
     }
 
     /// Every parameter value, keyed by dotted name, without the Adam moments
     /// (a third of the bytes): what a forward pass needs.
     public func parameters() throws(StateError) -> [String: Tensor] {
         var parameters: [String: Tensor] = [:]
-        for spec in specs { parameters[spec.name] = try parameter(named: spec.name) }
+        try forEachTensor(tensors.filter { $0.role == .parameter }) { info, tensor throws(StateError) in
+            parameters[info.parameter] = tensor
+        }
         return parameters
     }
 

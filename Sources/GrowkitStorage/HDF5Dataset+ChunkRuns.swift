@@ -92,6 +92,45 @@ private struct SharedRuns: @unchecked Sendable {
     var failures: UnsafeMutableBufferPointer<StorageError?>
     var destination: UnsafeMutableRawPointer
     var scratch: UnsafeMutableRawPointer?
+    /// The next run to read, claimed by whichever thread is free.
+    var queue: RunQueue
+}
+
+/// Hands out run indices `0 ..< count` one at a time to the threads of one read,
+/// so that a thread that starts late (the caller, busy with other work first) or
+/// reads slowly simply takes fewer runs. Claimed in file order: the threads
+/// stream through the file side by side.
+final class RunQueue: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var next = 0
+    private var count: Int
+
+    init(count: Int) {
+        self.count = count
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// The next unclaimed run, or nil when all are claimed (or after `stop`).
+    func claim() -> Int? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    /// No more claims (a run failed: the read will throw).
+    func stop() {
+        pthread_mutex_lock(mutex)
+        count = min(count, next)
+        pthread_mutex_unlock(mutex)
+    }
 }
 
 extension HDF5Dataset {
@@ -105,16 +144,20 @@ extension HDF5Dataset {
     /// threads, at most 1/(2 x threads) of it, chunks being cut into slices when
     /// needed, so that every worker gets about the same bytes (a GPT-2 124M
     /// attention weight is 3 chunks of 768 KiB: 6 slices, 3 per worker on 2).
-    func planChunkRuns(from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout) throws(StorageError) -> ChunkRunPlan {
+    /// `spread` says the request will be spread whatever its size (a read
+    /// overlapping other work); pieces then stay at least 64 KiB.
+    func planChunkRuns(
+        from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout, spread: Bool = false
+    ) throws(StorageError) -> ChunkRunPlan {
         let id = try openID()
         let checksummed = layout.fletcherIndex != nil
         let storedSize = layout.chunkBytes + (checksummed ? 4 : 0)
         let threads = max(1, owningFile?.readThreads ?? ChunkRunTuning.workers)
         let remaining = (rows.upperBound - max(rows.lowerBound, start * layout.chunkRows)) * layout.rowBytes
         var pieceLimit = ChunkRunTuning.runBytes
-        if threads > 1 && remaining >= ChunkRunTuning.parallelMinimumBytes {
+        if threads > 1 && (spread || remaining >= ChunkRunTuning.parallelMinimumBytes) {
             let share = (remaining + 2 * threads - 1) / (2 * threads)
-            pieceLimit = min(pieceLimit, max(ChunkRunTuning.pieceAlignment, share))
+            pieceLimit = min(pieceLimit, max(spread ? 64 << 10 : ChunkRunTuning.pieceAlignment, share))
         }
         pieceLimit -= pieceLimit % ChunkRunTuning.pieceAlignment
         var plan = ChunkRunPlan()
@@ -180,11 +223,16 @@ extension HDF5Dataset {
 
     /// Reads `plan` into `destination` and verifies every chunk's fletcher32: on
     /// `HDF5File.readThreads` threads when it reads at least
-    /// `parallelMinimumBytes` (worker w takes runs w, w + W, ..., so the threads
-    /// stream through the file side by side), else on this one. Every chunk is
-    /// verified before this returns; the first failing run, then the first
-    /// failing chunk (in file order) decides the error thrown.
-    func executeChunkRuns(_ plan: ChunkRunPlan, _ layout: RowChunkLayout, descriptor: Int32, into destination: UnsafeMutableRawPointer) throws(StorageError) {
+    /// `parallelMinimumBytes` or when there is `overlapping` work, else on this
+    /// one. The threads claim runs in file order from a shared queue; the calling
+    /// thread first runs `overlapping` (HDF5 work for the next read, say: HDF5
+    /// calls stay on this thread) and then joins them. Every chunk is verified
+    /// before this returns; an error from `overlapping` comes first, then the
+    /// first failing run, then the first failing chunk (in file order).
+    func executeChunkRuns(
+        _ plan: ChunkRunPlan, _ layout: RowChunkLayout, descriptor: Int32, into destination: UnsafeMutableRawPointer,
+        overlapping: (() throws(StorageError) -> Void)? = nil
+    ) throws(StorageError) {
         let workers = min(max(1, owningFile?.readThreads ?? ChunkRunTuning.workers), plan.runs.count, ChunkRunTuning.pool.width)
         let file = filePath, object = objectPath
         var scratch: UnsafeMutableRawPointer? = nil
@@ -198,7 +246,8 @@ extension HDF5Dataset {
         var sums = [Fletcher32.Sums](repeating: Fletcher32.Sums(), count: plan.pieces.count)
         var stored = [UInt32](repeating: 0, count: plan.chunks)
         var failures = [StorageError?](repeating: nil, count: plan.runs.count)
-        let parallel = workers >= 2 && plan.totalBytes >= ChunkRunTuning.parallelMinimumBytes
+        let parallel = workers >= 2 && (plan.totalBytes >= ChunkRunTuning.parallelMinimumBytes || overlapping != nil)
+        var overlappingFailure: StorageError? = nil
         plan.runs.withUnsafeBufferPointer { runs in
             plan.pieces.withUnsafeBufferPointer { pieces in
                 sums.withUnsafeMutableBufferPointer { sums in
@@ -206,28 +255,34 @@ extension HDF5Dataset {
                         failures.withUnsafeMutableBufferPointer { failures in
                             let shared = SharedRuns(
                                 runs: runs, pieces: pieces, sums: sums, stored: stored, failures: failures,
-                                destination: destination, scratch: scratch)
+                                destination: destination, scratch: scratch, queue: RunQueue(count: runs.count))
                             if !parallel {
+                                do throws(StorageError) { try overlapping?() } catch { overlappingFailure = error }
                                 for index in runs.indices {
                                     failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
                                     if failures[index] != nil { return }
                                 }
                                 return
                             }
-                            // One part per worker; part w takes runs w, w + W, ...
-                            let arguments = (shared, layout, descriptor, file, object, workers)
-                            ChunkRunTuning.pool.run(parts: workers, count: workers, sharing: arguments) { arguments, part in
-                                let (shared, layout, descriptor, file, object, workers) = arguments
-                                for index in stride(from: part.lowerBound, to: shared.runs.count, by: workers) {
-                                    shared.failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
-                                    if shared.failures[index] != nil { return }
-                                }
+                            // Every part runs the same loop: claim the next run until none is left.
+                            let arguments = (shared, layout, descriptor, file, object)
+                            do throws(StorageError) {
+                                try ChunkRunTuning.pool.run(parts: workers, count: workers, sharing: arguments, { arguments, _ in
+                                    let (shared, layout, descriptor, file, object) = arguments
+                                    while let index = shared.queue.claim() {
+                                        shared.failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
+                                        if shared.failures[index] != nil { shared.queue.stop() }
+                                    }
+                                }, whileCallerRuns: { () throws(StorageError) in try overlapping?() })
+                            } catch {
+                                overlappingFailure = error
                             }
                         }
                     }
                 }
             }
         }
+        if let overlappingFailure { throw overlappingFailure }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
         guard layout.fletcherIndex != nil else { return }
         // Join each chunk's pieces (in file order) and check the chunk.

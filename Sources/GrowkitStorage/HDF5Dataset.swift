@@ -16,6 +16,8 @@ public final class HDF5Dataset: HDF5Object {
     private var cachedShapeAndType: (shape: [Int], elementType: ElementType)? = nil
     private var cachedInfo: DatasetInfo? = nil
     private var cachedLayout: RowChunkLayout?? = nil
+    /// The chunk runs of a whole-dataset read (HDF5Dataset+ReadAhead.swift), once per handle.
+    var cachedWholeReadPlan: ChunkRunPlan?? = nil
 
     /// Shape and stored element type, read from the dataset's header.
     public func shapeAndType() throws(StorageError) -> (shape: [Int], elementType: ElementType) {

@@ -138,10 +138,13 @@ enum StorageBenchmark {
 
     /// Reads every tensor of `groups` from the growkit file at `path` into `back`, one at a time,
     /// and checks each against `source`. Returns the seconds spent opening the file and each
-    /// dataset and reading (the check is outside the timing).
+    /// dataset and reading (the check is outside the timing). With `readAhead` (what a
+    /// streaming reader does) each read runs the opening of the next dataset on this thread
+    /// while the workers read its chunks (`HDF5Dataset.read(into:overlapping:)`); without, each
+    /// dataset is opened, then read.
     static func timedReadH5(
         _ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float], into back: inout [Float],
-        threads: Int? = nil
+        threads: Int? = nil, readAhead: Bool = true
     ) throws -> Double {
         var time = 0.0
         var file: HDF5File? = nil
@@ -149,15 +152,35 @@ enum StorageBenchmark {
             file = try HDF5File.openReadOnly(path)
             if let threads { file!.readThreads = threads }
         }
-        for group in groups {
-            for tensor in tensors {
-                time += try timed {
-                    let dataset = try file!.openDataset(group + "/" + tensor.name)
-                    try back.withUnsafeMutableBufferPointer { try dataset.read(into: UnsafeMutableBufferPointer(rebasing: $0[0..<tensor.count])) }
-                }
-                try verify(source, back, tensor.count, tensor.name)
+        let names = groups.flatMap { group in tensors.map { (path: group + "/" + $0.name, count: $0.count) } }
+        var next: HDF5Dataset? = nil
+        if readAhead {
+            time += try timed {
+                next = try file!.openDataset(names[0].path)
+                try next!.prepareRead()
             }
         }
+        var previous: HDF5Dataset? = nil  // closed during the next read
+        for (index, tensor) in names.enumerated() {
+            time += try timed {
+                let dataset = try next ?? file!.openDataset(tensor.path)
+                next = nil
+                try back.withUnsafeMutableBufferPointer { buffer in
+                    let destination = UnsafeMutableBufferPointer(rebasing: buffer[0..<tensor.count])
+                    guard readAhead else { return try dataset.read(into: destination) }
+                    // Meanwhile: close the previous dataset, open and prepare the next.
+                    try dataset.read(into: destination, overlapping: { () throws(StorageError) in
+                        previous = nil
+                        guard index + 1 < names.count else { return }
+                        next = try file!.openDataset(names[index + 1].path)
+                        try next!.prepareRead()
+                    })
+                }
+                if readAhead { previous = dataset }
+            }
+            try verify(source, back, tensor.count, tensor.path)
+        }
+        time += try timed { withExtendedLifetime(previous) {}; previous = nil }
         try file!.close()
         return time
     }

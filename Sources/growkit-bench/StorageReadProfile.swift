@@ -37,17 +37,21 @@ extension StorageBenchmark {
         }
         close(fd)
         print("read profile: \(fmt(totalBytes / 1e6, 1)) MB, \(tensors.count * groups.count) tensors, \(cold ? "cold" : "warm"), \(rounds) rounds\(threads.map { ", readThreads \($0)" } ?? "")")
-        print("  round  growkit MB/s  CPU s   plain MB/s  CPU s")
+        print("  round  growkit MB/s  CPU s   no read-ahead  CPU s   plain MB/s  CPU s   plain/growkit wall: with, without read-ahead")
         for round in 0..<rounds {
             if cold { dropCache(h5Path); dropCache(rawPath) }
             let h5 = only == "plain" ? (wall: Double.nan, cpu: Double.nan) : try measured {
                 try timedReadH5(h5Path, groups: groups, tensors: tensors, source: source, into: &back, threads: threads)
             }
             if cold { dropCache(h5Path); dropCache(rawPath) }
+            let sequential = only == "plain" ? (wall: Double.nan, cpu: Double.nan) : try measured {
+                try timedReadH5(h5Path, groups: groups, tensors: tensors, source: source, into: &back, threads: threads, readAhead: false)
+            }
+            if cold { dropCache(h5Path); dropCache(rawPath) }
             let raw = only == "h5" ? (wall: Double.nan, cpu: Double.nan) : try measured {
                 try timedReadPlain(rawPath, groups: groups, tensors: tensors, source: source, into: &back)
             }
-            print("  \(pad("\(round)", 5))  \(pad(fmt(totalBytes / 1e6 / h5.wall, 0), 12))  \(pad(fmt(h5.cpu, 3), 6))  \(pad(fmt(totalBytes / 1e6 / raw.wall, 0), 10))  \(fmt(raw.cpu, 3))")
+            print("  \(pad("\(round)", 5))  \(pad(fmt(totalBytes / 1e6 / h5.wall, 0), 12))  \(pad(fmt(h5.cpu, 3), 6))  \(pad(fmt(totalBytes / 1e6 / sequential.wall, 0), 13))  \(pad(fmt(sequential.cpu, 3), 6))  \(pad(fmt(totalBytes / 1e6 / raw.wall, 0), 10))  \(pad(fmt(raw.cpu, 3), 6))  \(fmt(raw.wall / h5.wall, 2)), \(fmt(raw.wall / sequential.wall, 2))")
         }
     }
 }
