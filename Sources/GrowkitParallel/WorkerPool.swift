@@ -11,9 +11,11 @@ import Darwin
 /// run one per tensor read of a few MiB or more, hundreds per checkpoint.
 /// `DispatchQueue.concurrentPerform` allocates five small objects per call (closure contexts,
 /// a block copy, a continuation; seen with `valgrind --tool=dhat`), so the workers are our own:
-/// `width - 1` threads started once, woken through one mutex and two condition variables, with the
-/// calling thread running part 0 itself. Part `i` of `parts` covers `range(part: i)` of
-/// `0 ..< count`, so no per-part closure is formed.
+/// `width - 1` threads started once, woken through one mutex and two condition variables. Part `i`
+/// of `parts` covers `range(part: i)` of `0 ..< count`, so no per-part closure is formed. The
+/// calling thread and the workers claim parts in order until none is left, so nobody waits for a
+/// thread that has not woken up yet: with parts of a millisecond or less, a wake-up (tens of
+/// microseconds on a busy VM) is otherwise paid on every job.
 ///
 /// A job is a body that captures nothing plus its arguments, which stay on the caller's stack
 /// (the caller waits for every part): the pool keeps a pointer to them and the context-free body in
@@ -36,7 +38,10 @@ public final class WorkerPool: @unchecked Sendable {
     private var busy = false
     private var parts = 0
     private var count = 0
-    private var remaining = 0
+    /// The next part nobody has claimed yet.
+    private var nextPart = 0
+    /// Parts claimed by workers and not finished.
+    private var running = 0
     private var job: (any WorkerJob)? = nil
 
     /// Starts `width - 1` threads (the caller is the last worker); they live as long as the process.
@@ -48,8 +53,8 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
-        for worker in 1..<self.width {
-            let start = WorkerStart(pool: self, worker: worker)
+        for _ in 1..<self.width {
+            let start = WorkerStart(pool: self)
             var id = pthread_t()
             let context = Unmanaged.passRetained(start).toOpaque()
             if pthread_create(&id, nil, { context in
@@ -119,47 +124,54 @@ public final class WorkerPool: @unchecked Sendable {
         self.job = job
         self.parts = parts
         self.count = count
-        remaining = parts - 1
+        nextPart = 0
+        running = 0
         generation &+= 1
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
         callerFirst()
-        job.run(Self.range(part: 0, parts: parts, count: count))
-
+        // Claim parts like any worker: a worker that is slow to wake (or a caller busy with
+        // `callerFirst`) leaves its parts to the others instead of being waited for.
         pthread_mutex_lock(mutex)
-        while remaining > 0 { pthread_cond_wait(done, mutex) }
+        while nextPart < parts {
+            let part = nextPart
+            nextPart += 1
+            pthread_mutex_unlock(mutex)
+            job.run(Self.range(part: part, parts: parts, count: count))
+            pthread_mutex_lock(mutex)
+        }
+        while running > 0 { pthread_cond_wait(done, mutex) }
         self.job = nil
         busy = false
         pthread_mutex_unlock(mutex)
     }
 
-    /// Worker `worker`'s loop: wait for a new generation, run its part if the job has one.
-    fileprivate func serve(worker: Int) {
+    /// A worker's loop: wait for a new generation, then claim parts of the job until none is left.
+    fileprivate func serve() {
         var seen = 0
         pthread_mutex_lock(mutex)
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
-            guard worker < parts, let job else { continue }
-            let range = Self.range(part: worker, parts: parts, count: count)
-            pthread_mutex_unlock(mutex)
-            job.run(range)
-            pthread_mutex_lock(mutex)
-            remaining -= 1
-            if remaining == 0 { pthread_cond_signal(done) }
+            while nextPart < parts, let job {
+                let range = Self.range(part: nextPart, parts: parts, count: count)
+                nextPart += 1
+                running += 1
+                pthread_mutex_unlock(mutex)
+                job.run(range)
+                pthread_mutex_lock(mutex)
+                running -= 1
+                if running == 0 { pthread_cond_signal(done) }
+            }
         }
     }
 
     /// What a worker thread starts with.
     private final class WorkerStart {
         let pool: WorkerPool
-        let worker: Int
-        init(pool: WorkerPool, worker: Int) {
-            self.pool = pool
-            self.worker = worker
-        }
-        func run() { pool.serve(worker: worker) }
+        init(pool: WorkerPool) { self.pool = pool }
+        func run() { pool.serve() }
     }
 }
 

@@ -17,8 +17,9 @@ public final class HDF5File: HDF5Group {
     /// (`preadv`) on read-only files; nil when unavailable.
     private(set) var readDescriptor: Int32? = nil
     /// Threads that read and verify runs of uncompressed chunks side by side in
-    /// one dataset read of 8 MiB or more (default: the online cores, at most 4;
-    /// values below 1 count as 1). Every chunk's fletcher32 is verified before a
+    /// one dataset read of 8 MiB or more, or in any read that overlaps other
+    /// work (`HDF5Dataset.read(into:overlapping:)`; default: the online cores,
+    /// at most 4; values below 1 count as 1). Every chunk's fletcher32 is verified before a
     /// read returns whatever the count. Set 1 to keep reads on the calling
     /// thread, e.g. when the other cores are busy with work that matters more.
     public var readThreads: Int = ChunkRunTuning.workers

@@ -14,7 +14,10 @@ import Glibc
 ///    file and the folder; the plain side fsyncs its file). Reads are measured
 ///    cold (both files dropped from the page cache with posix_fadvise DONTNEED
 ///    after their fsync) and warm (immediately again); read times include
-///    opening the file and each dataset. Every read is compared with what was
+///    opening the file and each dataset. growkit reads as a streaming reader
+///    does (`CheckpointReader.forEachTensor`): each read overlaps the opening of
+///    the next dataset and the closing of the previous one
+///    (`HDF5Dataset.read(into:overlapping:)`). Every read is compared with what was
 ///    written, outside the timed region. Also printed: the largest tensor alone
 ///    read warm (no per-tensor costs), the warm read again with
 ///    `HDF5File.readThreads = 1` (growkit spreads reads of tensors >= 8 MiB over
@@ -33,7 +36,8 @@ import Glibc
 /// DIR/zstd.h5) for tools/check_h5py_interop.py; `--no-fletcher32` shows what
 /// the checksum costs (format v1 requires it). `--read-profile N [--cold]
 /// [--threads T] [--only h5|plain]` writes the state once and reads it N times,
-/// printing every read (StorageReadProfile.swift), for `perf record -g`.
+/// printing every read with and without read-ahead (StorageReadProfile.swift),
+/// for `perf record -g` and for paired ratios on a noisy machine.
 ///
 /// Where a warm checked read goes (perf, cpu-clock, 30 warm reads of the
 /// 1.49 GB, one thread, 2026-11-23), per read: the kernel's copy out of the
@@ -55,7 +59,8 @@ import Glibc
 /// plain only when a second core is free to share it (the largest tensor alone
 /// measured 1.31-1.43 of plain on a quieter machine, 0.70-0.83 on this one).
 /// Cold reads are bounded by the disk and the VM (the same cold read costs
-/// 0.3 or 1.2 CPU s from one run to the next on both sides).
+/// 0.3 or 1.2 CPU s from one run to the next on both sides). Later (read-ahead,
+/// our worker pool; docs/DECISIONS.md "Storage I/O"): warm 0.71-0.87 of plain.
 enum StorageBenchmark {
     struct Tensor {
         var name: String
@@ -185,7 +190,7 @@ enum StorageBenchmark {
         return time
     }
 
-    /// The same bytes as ``timedReadH5(_:groups:tensors:source:into:threads:)`` with one plain
+    /// The same bytes as ``timedReadH5(_:groups:tensors:source:into:threads:readAhead:)`` with one plain
     /// `read()` loop from the flat file at `path`.
     static func timedReadPlain(
         _ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float], into back: inout [Float]
