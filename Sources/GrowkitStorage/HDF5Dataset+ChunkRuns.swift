@@ -67,6 +67,12 @@ enum ChunkRunTuning {
     /// ratio to plain read()): 1 MiB 0.67 and 0.79, 8 MiB 0.66 and 0.80, runs
     /// alternated: the machine's state moves the figure, the threshold does not.
     static let parallelMinimumBytes = 8 << 20
+    /// The same for a read that overlaps other work (the next dataset's HDF5
+    /// work, some 50 us): below this the copy is shorter than a wake-up, so
+    /// the calling thread reads it before doing the work. (Every read of the 588
+    /// tensors of GPT-2 124M through the workers cost 0.03 CPU s more per warm
+    /// read of the 1.49 GB than reading the ~370 tensors under 256 KiB here.)
+    static let overlapMinimumBytes = 256 << 10
     /// Pieces are cut at multiples of this many bytes within a chunk (even, so
     /// that the fletcher32 sums of the pieces join; 32-byte SIMD groups).
     static let pieceAlignment = 64
@@ -144,8 +150,8 @@ extension HDF5Dataset {
     /// threads, at most 1/(2 x threads) of it, chunks being cut into slices when
     /// needed, so that every worker gets about the same bytes (a GPT-2 124M
     /// attention weight is 3 chunks of 768 KiB: 6 slices, 3 per worker on 2).
-    /// `spread` says the request will be spread whatever its size (a read
-    /// overlapping other work); pieces then stay at least 64 KiB.
+    /// `spread` says the request will be read overlapping other work, spread
+    /// from `overlapMinimumBytes` on; pieces then stay at least 64 KiB.
     func planChunkRuns(
         from start: Int, to lastChunk: Int, _ rows: Range<Int>, _ layout: RowChunkLayout, spread: Bool = false
     ) throws(StorageError) -> ChunkRunPlan {
@@ -155,7 +161,8 @@ extension HDF5Dataset {
         let threads = max(1, owningFile?.readThreads ?? ChunkRunTuning.workers)
         let remaining = (rows.upperBound - max(rows.lowerBound, start * layout.chunkRows)) * layout.rowBytes
         var pieceLimit = ChunkRunTuning.runBytes
-        if threads > 1 && (spread || remaining >= ChunkRunTuning.parallelMinimumBytes) {
+        let spreadFrom = spread ? ChunkRunTuning.overlapMinimumBytes : ChunkRunTuning.parallelMinimumBytes
+        if threads > 1 && remaining >= spreadFrom {
             let share = (remaining + 2 * threads - 1) / (2 * threads)
             pieceLimit = min(pieceLimit, max(spread ? 64 << 10 : ChunkRunTuning.pieceAlignment, share))
         }
@@ -223,8 +230,8 @@ extension HDF5Dataset {
 
     /// Reads `plan` into `destination` and verifies every chunk's fletcher32: on
     /// `HDF5File.readThreads` threads when it reads at least
-    /// `parallelMinimumBytes` or when there is `overlapping` work, else on this
-    /// one. The threads claim runs in file order from a shared queue; the calling
+    /// `parallelMinimumBytes` (`overlapMinimumBytes` when there is `overlapping`
+    /// work), else on this one. The threads claim runs in file order from a shared queue; the calling
     /// thread first runs `overlapping` (HDF5 work for the next read, say: HDF5
     /// calls stay on this thread) and then joins them. Every chunk is verified
     /// before this returns; an error from `overlapping` comes first, then the
@@ -246,7 +253,8 @@ extension HDF5Dataset {
         var sums = [Fletcher32.Sums](repeating: Fletcher32.Sums(), count: plan.pieces.count)
         var stored = [UInt32](repeating: 0, count: plan.chunks)
         var failures = [StorageError?](repeating: nil, count: plan.runs.count)
-        let parallel = workers >= 2 && (plan.totalBytes >= ChunkRunTuning.parallelMinimumBytes || overlapping != nil)
+        let parallel = workers >= 2 && plan.totalBytes >= (overlapping == nil
+            ? ChunkRunTuning.parallelMinimumBytes : ChunkRunTuning.overlapMinimumBytes)
         var overlappingFailure: StorageError? = nil
         plan.runs.withUnsafeBufferPointer { runs in
             plan.pieces.withUnsafeBufferPointer { pieces in

@@ -298,13 +298,15 @@ enum StorageBenchmark {
         let h5Bytes = Double(fileSize(h5Path))
         print("  best of \(rounds) rounds; fsync included on both sides; file sizes: HDF5 \(fmt(h5Bytes / 1e6, 1)) MB (\(fmt(100 * (h5Bytes / totalBytes - 1), 2))% overhead), plain \(fmt(totalBytes / 1e6, 1)) MB")
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        print("  reads: both sides fill the same already-faulted buffer, one tensor at a time; plain = one read() loop on one thread; growkit verifies every chunk's fletcher32 before returning and, for tensors >= 8 MiB, reads+verifies ~1 MiB runs on \(min(4, cores)) threads (\(cores) cores online): compare CPU s as well as MB/s")
+        print("  reads: both sides fill the same already-faulted buffer, one tensor at a time; plain = one read() loop on one thread; growkit verifies every chunk's fletcher32 before returning, reads+verifies runs of up to 1 MiB on \(min(4, cores)) threads (\(cores) cores online) while the calling thread opens the next dataset (read-ahead): compare CPU s as well as MB/s")
         print("  \(pad("", 14)) \(pad("growkit MB/s", 13)) \(pad("plain MB/s", 11)) ratio  target       CPU s growkit/plain (user+sys, timed regions)")
         for (name, h5, raw) in results {
             let target = name == "write" ? 0.70 : 0.80
             let ratio = raw / h5
             let cpu = bestCPU[name]!
-            print("  \(pad(name, 14)) \(pad(fmt(totalBytes / 1e6 / h5, 0), 13)) \(pad(fmt(totalBytes / 1e6 / raw, 0), 11)) \(fmt(ratio, 2))   >= \(fmt(target, 2)) \(pad(ratio >= target ? "ok" : "MISSED", 6)) \(fmt(cpu.h5, 3)) / \(fmt(cpu.raw, 3))")
+            // The one-thread read shows what the checksum costs on one core; the target is the read's.
+            let verdict = name == "warm, 1 thread" ? "(one core)   " : ">= \(fmt(target, 2)) \(pad(ratio >= target ? "ok" : "MISSED", 6))"
+            print("  \(pad(name, 14)) \(pad(fmt(totalBytes / 1e6 / h5, 0), 13)) \(pad(fmt(totalBytes / 1e6 / raw, 0), 11)) \(fmt(ratio, 2))   \(verdict) \(fmt(cpu.h5, 3)) / \(fmt(cpu.raw, 3))")
         }
         // What a warm read costs per byte beyond the copy: the fletcher32 pass.
         let largestBytes = Double(largest * 4)
