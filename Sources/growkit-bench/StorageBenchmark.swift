@@ -60,7 +60,7 @@ import Glibc
 /// measured 1.31-1.43 of plain on a quieter machine, 0.70-0.83 on this one).
 /// Cold reads are bounded by the disk and the VM (the same cold read costs
 /// 0.3 or 1.2 CPU s from one run to the next on both sides). Later (read-ahead,
-/// our worker pool; docs/DECISIONS.md "Storage I/O"): warm 0.71-0.87 of plain.
+/// our worker pool; docs/DECISIONS.md "Storage I/O"): warm 0.68-0.91 of plain.
 enum StorageBenchmark {
     struct Tensor {
         var name: String
