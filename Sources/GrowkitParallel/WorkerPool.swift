@@ -91,10 +91,11 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Like ``run(parts:count:sharing:_:)``, but the calling thread first runs `callerWork` (say,
-    /// preparing the next job) while the other workers start on their parts, then runs part 0.
+    /// preparing the next job) while the workers start on the parts, then claims what is left.
     /// Parts that take their work from a shared queue (each claiming the next item until none is
     /// left) keep every thread busy however long `callerWork` takes. Every part has finished when
     /// this returns, also when `callerWork` throws (its error is rethrown then).
+    @inlinable
     public func run<Arguments, Failure: Error>(
         parts: Int, count: Int, sharing arguments: Arguments, _ body: @escaping (Arguments, Range<Int>) -> Void,
         whileCallerRuns callerWork: () throws(Failure) -> Void
@@ -109,7 +110,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// ``run(parts:count:sharing:_:)`` once the job is built: publishes it to the workers, runs
-    /// `callerFirst` then part 0 here, waits for the others.
+    /// `callerFirst`, claims parts here too until none is left, waits for the workers' parts.
     @usableFromInline
     func run(parts requested: Int, count: Int, job: any WorkerJob, callerFirst: () -> Void = {}) {
         let parts = min(requested, width)

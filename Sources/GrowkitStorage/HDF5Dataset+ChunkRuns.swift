@@ -69,7 +69,7 @@ enum ChunkRunTuning {
     static let parallelMinimumBytes = 8 << 20
     /// The same for a read that overlaps other work (the next dataset's HDF5
     /// work, some 50 us): below this the copy is shorter than a wake-up, so
-    /// the calling thread reads it before doing the work. (Every read of the 588
+    /// the calling thread does the work, then the read. (Every read of the 588
     /// tensors of GPT-2 124M through the workers cost 0.03 CPU s more per warm
     /// read of the 1.49 GB than reading the ~370 tensors under 256 KiB here.)
     static let overlapMinimumBytes = 256 << 10
@@ -231,11 +231,12 @@ extension HDF5Dataset {
     /// Reads `plan` into `destination` and verifies every chunk's fletcher32: on
     /// `HDF5File.readThreads` threads when it reads at least
     /// `parallelMinimumBytes` (`overlapMinimumBytes` when there is `overlapping`
-    /// work), else on this one. The threads claim runs in file order from a shared queue; the calling
-    /// thread first runs `overlapping` (HDF5 work for the next read, say: HDF5
-    /// calls stay on this thread) and then joins them. Every chunk is verified
-    /// before this returns; an error from `overlapping` comes first, then the
-    /// first failing run, then the first failing chunk (in file order).
+    /// work), else on this one. The threads claim runs in file order from a
+    /// shared queue; the calling thread first runs `overlapping` (HDF5 work for
+    /// the next read, say: HDF5 calls stay on this thread) and then joins them.
+    /// Every chunk is verified before this returns; an error from `overlapping`
+    /// comes first, then the first failing run, then the first failing chunk (in
+    /// file order).
     func executeChunkRuns(
         _ plan: ChunkRunPlan, _ layout: RowChunkLayout, descriptor: Int32, into destination: UnsafeMutableRawPointer,
         overlapping: (() throws(StorageError) -> Void)? = nil

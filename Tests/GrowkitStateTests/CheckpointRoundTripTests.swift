@@ -102,6 +102,18 @@ func variedState(_ config: ModelConfig, seed: UInt64 = 7) -> TrainingState {
             // Moments stay float32, exact.
             #expect(try reader.moments(named: name) == state.optimizerState[name])
         }
+        // The streaming reader (read-ahead) gives every tensor, in order, as the one-at-a-time reads do.
+        var visited: [String] = []
+        try reader.forEachTensor(reader.tensors) { info, tensor throws(StateError) in
+            visited.append(info.path)
+            #expect(tensor == (try reader.tensor(at: info)), "\(info.path)")
+        }
+        #expect(visited == reader.tensors.map(\.path))
+        let all = try reader.readAll()
+        for name in state.orderedNames {
+            #expect(all.parameters[name] == (try reader.parameter(named: name)))
+            #expect(all.optimizerState[name] == state.optimizerState[name])
+        }
     }
 
     @Test func zstdRoundTripIsExactAndCompresses() throws {
