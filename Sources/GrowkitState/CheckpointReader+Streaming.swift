@@ -33,29 +33,13 @@ extension CheckpointReader {
                 }
                 try next!.prepareRead()
             }
-            let data: [Float]
-            switch info.elementType {
-            case .float32:
-                data = try access.storage { () throws(StorageError) in try Self.read(Float.self, dataset, info.elementCount, overlapping) }
-            case .bfloat16:
-                data = BFloat16.floats(fromBits: try access.storage { () throws(StorageError) in
-                    try Self.read(UInt16.self, dataset, info.elementCount, overlapping)
-                })
-            }
+            let tensor = try self.tensor(
+                info, float32: { () throws(StorageError) in try dataset.read(Float.self, overlapping: overlapping) },
+                bfloat16Bits: { () throws(StorageError) in try dataset.read(UInt16.self, overlapping: overlapping) })
             if let openFailure { throw openFailure }
             previous = dataset
-            try body(info, Tensor(shape: info.shape, data: data))
+            try body(info, tensor)
         }
         withExtendedLifetime(previous) {}
-    }
-
-    /// The whole of `dataset` (`count` elements of `T`), running `overlapping` meanwhile.
-    private static func read<T: HDF5Numeric>(
-        _ type: T.Type, _ dataset: HDF5Dataset, _ count: Int, _ overlapping: () throws(StorageError) -> Void
-    ) throws(StorageError) -> [T] {
-        try [T](unsafeUninitializedCapacity: count) { buffer, initialized throws(StorageError) in
-            try dataset.read(into: buffer, overlapping: overlapping)
-            initialized = count
-        }
     }
 }

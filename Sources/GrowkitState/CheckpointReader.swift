@@ -108,13 +108,22 @@ public final class CheckpointReader {
     /// Reads one stored tensor (any entry of ``tensors``) as float32.
     public func tensor(at info: StoredTensorInfo) throws(StateError) -> Tensor {
         let dataset = try access.requireDataset(info.path)
+        return try tensor(info, float32: { () throws(StorageError) in try dataset.read(Float.self) },
+                          bfloat16Bits: { () throws(StorageError) in try dataset.read(UInt16.self) })
+    }
+
+    /// Stored tensor `info` as float32, its data read by `float32` or `bfloat16Bits` (whichever
+    /// its element type says; bfloat16 is widened exactly).
+    func tensor(
+        _ info: StoredTensorInfo, float32: () throws(StorageError) -> [Float],
+        bfloat16Bits: () throws(StorageError) -> [UInt16]
+    ) throws(StateError) -> Tensor {
         let data: [Float]
         switch info.elementType {
         case .float32:
-            data = try access.storage { () throws(StorageError) in try dataset.read(Float.self) }
+            data = try access.storage(float32)
         case .bfloat16:
-            let bits = try access.storage { () throws(StorageError) in try dataset.read(UInt16.self) }
-            data = BFloat16.floats(fromBits: bits)
+            data = BFloat16.floats(fromBits: try access.storage(bfloat16Bits))
         }
         guard data.count == info.elementCount else {
             throw .wrongShape(file: path, object: info.path, found: [data.count], expected: info.shape)

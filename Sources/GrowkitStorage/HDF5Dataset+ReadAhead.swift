@@ -28,12 +28,7 @@ extension HDF5Dataset {
     public func read<T: HDF5Numeric>(
         into buffer: UnsafeMutableBufferPointer<T>, overlapping work: () throws(StorageError) -> Void
     ) throws(StorageError) {
-        let (shape, elementType) = try shapeAndType()
-        try requireType(T.elementType, found: elementType)
-        let count = try checkedCount(shape, site)
-        guard buffer.count == count else {
-            throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(buffer.count) elements", found: "\(count) elements (shape \(shape))")
-        }
+        let count = try wholeReadShape(into: buffer).count
         guard count > 0, let destination = buffer.baseAddress, let plan = try wholeReadPlan(),
             let layout = try directLayout(), let descriptor = owningFile?.readDescriptor
         else {
@@ -50,6 +45,13 @@ extension HDF5Dataset {
             }
         }
         if let failure { throw failure }
+    }
+
+    /// ``read(_:)`` with `work` run meanwhile, as ``read(into:overlapping:)``.
+    public func read<T: HDF5Numeric>(
+        _ type: T.Type = T.self, overlapping work: () throws(StorageError) -> Void
+    ) throws(StorageError) -> [T] {
+        try wholeArray { buffer throws(StorageError) in try read(into: buffer, overlapping: work) }
     }
 
     /// The runs that read every chunk of the dataset, when it is read through

@@ -92,24 +92,39 @@ public final class HDF5Dataset: HDF5Object {
 
     /// Reads the whole dataset; the stored type must be `T`'s.
     public func read<T: HDF5Numeric>(_ type: T.Type = T.self) throws(StorageError) -> [T] {
+        try wholeArray { buffer throws(StorageError) in try read(into: buffer) }
+    }
+
+    /// An array of the dataset's element count of `T` (the stored type must be `T`'s, and the
+    /// count fit in memory), filled by `fill` with the whole dataset.
+    func wholeArray<T: HDF5Numeric>(
+        _ fill: (UnsafeMutableBufferPointer<T>) throws(StorageError) -> Void
+    ) throws(StorageError) -> [T] {
         let (shape, elementType) = try shapeAndType()
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
         try requireFitsInMemory(count, MemoryLayout<T>.stride)
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized throws(StorageError) in
-            try read(into: buffer)
+            try fill(buffer)
             initialized = count
         }
     }
 
-    /// Reads the whole dataset into `buffer`, whose count must equal the element count.
-    public func read<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws(StorageError) {
+    /// Shape and element count of a whole-dataset read into `buffer`: the stored type must be
+    /// `T`'s and `buffer` exactly as long as the dataset.
+    func wholeReadShape<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws(StorageError) -> (shape: [Int], count: Int) {
         let (shape, elementType) = try shapeAndType()
         try requireType(T.elementType, found: elementType)
         let count = try checkedCount(shape, site)
         guard buffer.count == count else {
             throw .wrongShape(file: filePath, object: objectPath, expected: "a buffer of \(buffer.count) elements", found: "\(count) elements (shape \(shape))")
         }
+        return (shape, count)
+    }
+
+    /// Reads the whole dataset into `buffer`, whose count must equal the element count.
+    public func read<T: HDF5Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws(StorageError) {
+        let (shape, count) = try wholeReadShape(into: buffer)
         guard count > 0 else { return }
         if let rows = shape.first {
             try transferRows(0..<rows, T.elementType, UnsafeMutableRawPointer(buffer.baseAddress), count, writing: false)
