@@ -53,13 +53,7 @@ struct ChunkRunTests {
         let values = try Self.write(path)
         let (address, size) = try chunkLocation(path, "params/w", index: chunk)
         #expect(size == UInt64(Self.chunkRows * Self.columns * 4 + 4))
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: address + 4097)
-        var byte = try #require(handle.readData(ofLength: 1).first)
-        byte ^= 0x10
-        try handle.seek(toOffset: address + 4097)
-        handle.write(Data([byte]))
-        try handle.close()
+        try flipBits(path, at: address + 4097, mask: 0x10)
 
         let file = try HDF5File.openReadOnly(path)
         let dataset = try file.openDataset("params/w")
@@ -86,13 +80,7 @@ struct SingleThreadChunkRunTests {
             #expect(try file.openDataset("params/w").read(Float.self) == values)
         }
         let (address, _) = try chunkLocation(path, "params/w", index: 40)
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: address + 8)
-        var byte = try #require(handle.readData(ofLength: 1).first)
-        byte ^= 0x01
-        try handle.seek(toOffset: address + 8)
-        handle.write(Data([byte]))
-        try handle.close()
+        try flipBits(path, at: address + 8, mask: 0x01)
         let file = try HDF5File.openReadOnly(path)
         file.readThreads = 1
         let error = #expect(throws: StorageError.self) { try file.openDataset("params/w").read(Float.self) }

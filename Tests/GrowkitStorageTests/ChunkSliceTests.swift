@@ -22,16 +22,6 @@ struct ChunkSliceTests {
         return values
     }
 
-    static func flipByte(_ path: String, at offset: UInt64) throws {
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: offset)
-        var byte = try #require(handle.readData(ofLength: 1).first)
-        byte ^= 0x04
-        try handle.seek(toOffset: offset)
-        handle.write(Data([byte]))
-        try handle.close()
-    }
-
     @Test("the test chunks are larger than a run, so they are read in slices")
     func sizedForSlices() {
         #expect(Self.chunkBytes > ChunkRunTuning.runBytes)
@@ -69,7 +59,7 @@ struct ChunkSliceTests {
         _ = try Self.write(path)
         let (address, size) = try chunkLocation(path, "params/w", index: chunk)
         #expect(size == UInt64(Self.chunkBytes + 4))
-        try Self.flipByte(path, at: address + UInt64(offset))
+        try flipBits(path, at: address + UInt64(offset), mask: 0x04)
         for threads in [1, 4] {
             let file = try HDF5File.openReadOnly(path)
             file.readThreads = threads

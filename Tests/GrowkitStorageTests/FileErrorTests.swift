@@ -66,13 +66,7 @@ struct FileErrorTests {
         // Where is chunk 1 in the file? H5Dget_chunk_info (HDF5 >= 1.10.5).
         let (address, size) = try chunkLocation(path, "params/w", index: 1)
         #expect(size == 16 * 32 * 4 + 4)  // data plus the 4-byte fletcher32 checksum
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: address + 100)
-        var byte = try #require(handle.readData(ofLength: 1).first)
-        byte ^= 0xFF
-        try handle.seek(toOffset: address + 100)
-        handle.write(Data([byte]))
-        try handle.close()
+        try flipBits(path, at: address + 100, mask: 0xFF)
 
         let file = try HDF5File.openReadOnly(path)
         let error = #expect(throws: StorageError.self) { try file.readDataset("params/w", as: Float.self) }
@@ -95,6 +89,16 @@ struct FileErrorTests {
         #expect(H5Eget_auto2(growkit_H5E_DEFAULT(), &function, &data) >= 0)
         #expect(function == nil)
     }
+}
+
+/// Flips the bits `mask` of the byte at `offset` of the file at `path`, in place (a corrupted chunk).
+func flipBits(_ path: String, at offset: UInt64, mask: UInt8) throws {
+    let handle = try #require(FileHandle(forUpdatingAtPath: path))
+    try handle.seek(toOffset: offset)
+    let byte = try #require(handle.readData(ofLength: 1).first)
+    try handle.seek(toOffset: offset)
+    handle.write(Data([byte ^ mask]))
+    try handle.close()
 }
 
 /// File address and stored size of chunk `index` of a dataset, through the C API.

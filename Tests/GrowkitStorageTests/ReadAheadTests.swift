@@ -78,7 +78,7 @@ struct ReadAheadTests {
         let path = folder.file("bad.h5")
         _ = try Self.write(path)
         let (address, _) = try chunkLocation(path, "sliced", index: 1)
-        try ChunkSliceTests.flipByte(path, at: address + 4000)
+        try flipBits(path, at: address + 4000, mask: 0x04)
         let file = try HDF5File.openReadOnly(path)
         let dataset = try file.openDataset("sliced")
         var back = [Float](repeating: 0, count: 1500 * 768)
