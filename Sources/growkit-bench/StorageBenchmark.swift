@@ -209,6 +209,35 @@ enum StorageBenchmark {
         return time
     }
 
+    /// Writes `tensors` once per group (each the first `count` values of `source`) through the
+    /// atomic writer with the format's settings (chunks of about 1 MiB, fletcher32 unless off).
+    static func writeStateH5(
+        _ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float], fletcher32: Bool = true
+    ) throws {
+        let writer = try AtomicHDF5Writer(destination: path)
+        for group in groups {
+            for tensor in tensors {
+                let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
+                try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
+            }
+        }
+        try writer.commit()
+    }
+
+    /// The same bytes as ``writeStateH5(_:groups:tensors:source:fletcher32:)`` with one plain
+    /// `write()` loop into one file, fsynced.
+    static func writeStatePlain(_ path: String, groups: ArraySlice<String>, tensors: [Tensor], source: [Float]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw BenchError("open \(path)") }
+        defer { close(fd) }
+        for _ in groups {
+            for tensor in tensors {
+                try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) }
+            }
+        }
+        guard fsync(fd) == 0 else { throw BenchError("fsync") }
+    }
+
     static func throughput(folder: String, copies: Int, fletcher32: Bool, rounds: Int) throws {
         let tensors = gpt2Tensors()
         let groups = ["params", "optimizer/exp_avg", "optimizer/exp_avg_sq"].prefix(copies)
@@ -225,30 +254,11 @@ enum StorageBenchmark {
 
         func writeH5() throws -> Double {
             unlink(h5Path)
-            return try timed {
-                let writer = try AtomicHDF5Writer(destination: h5Path)
-                for group in groups {
-                    for tensor in tensors {
-                        let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions(fletcher32: fletcher32))
-                        try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
-                    }
-                }
-                try writer.commit()
-            }
+            return try timed { try writeStateH5(h5Path, groups: groups, tensors: tensors, source: source, fletcher32: fletcher32) }
         }
         func writePlain() throws -> Double {
             unlink(rawPath)
-            return try timed {
-                let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-                guard fd >= 0 else { throw BenchError("open \(rawPath)") }
-                defer { close(fd) }
-                for _ in groups {
-                    for tensor in tensors {
-                        try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) }
-                    }
-                }
-                guard fsync(fd) == 0 else { throw BenchError("fsync") }
-            }
+            return try timed { try writeStatePlain(rawPath, groups: groups, tensors: tensors, source: source) }
         }
         func readH5(threads: Int? = nil) throws -> Double {
             try timedReadH5(h5Path, groups: groups, tensors: tensors, source: source, into: &back, threads: threads)

@@ -22,20 +22,8 @@ extension StorageBenchmark {
         let rawPath = folder + "/growkit-bench-readprofile.bin"
         defer { unlink(h5Path); unlink(rawPath) }
         unlink(h5Path); unlink(rawPath)
-        let writer = try AtomicHDF5Writer(destination: h5Path)
-        for group in groups {
-            for tensor in tensors {
-                let dataset = try writer.file.createDataset(group + "/" + tensor.name, elementType: .float32, shape: tensor.shape, options: DatasetOptions())
-                try source.withUnsafeBufferPointer { try dataset.write(from: UnsafeBufferPointer(rebasing: $0[0..<tensor.count])) }
-            }
-        }
-        try writer.commit()
-        let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw BenchError("open \(rawPath)") }
-        for _ in groups {
-            for tensor in tensors { try source.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, tensor.count * 4) } }
-        }
-        close(fd)
+        try writeStateH5(h5Path, groups: groups, tensors: tensors, source: source)
+        try writeStatePlain(rawPath, groups: groups, tensors: tensors, source: source)
         print("read profile: \(fmt(totalBytes / 1e6, 1)) MB, \(tensors.count * groups.count) tensors, \(cold ? "cold" : "warm"), \(rounds) rounds\(threads.map { ", readThreads \($0)" } ?? "")")
         print("  round  growkit MB/s  CPU s   no read-ahead  CPU s   plain MB/s  CPU s   plain/growkit wall: with, without read-ahead")
         for round in 0..<rounds {
