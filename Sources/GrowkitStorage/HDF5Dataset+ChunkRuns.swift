@@ -265,18 +265,12 @@ extension HDF5Dataset {
                             let shared = SharedRuns(
                                 runs: runs, pieces: pieces, sums: sums, stored: stored, failures: failures,
                                 destination: destination, scratch: scratch, queue: RunQueue(count: runs.count))
-                            if !parallel {
-                                do throws(StorageError) { try overlapping?() } catch { overlappingFailure = error }
-                                for index in runs.indices {
-                                    failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
-                                    if failures[index] != nil { return }
-                                }
-                                return
-                            }
                             // Every part runs the same loop: claim the next run until none is left.
+                            // One part (a serial read) runs on this thread, after `overlapping`.
+                            let parts = parallel ? workers : 1
                             let arguments = (shared, layout, descriptor, file, object)
                             do throws(StorageError) {
-                                try ChunkRunTuning.pool.run(parts: workers, count: workers, sharing: arguments, { arguments, _ in
+                                try ChunkRunTuning.pool.run(parts: parts, count: parts, sharing: arguments, { arguments, _ in
                                     let (shared, layout, descriptor, file, object) = arguments
                                     while let index = shared.queue.claim() {
                                         shared.failures[index] = Self.readRun(index, shared, layout, descriptor: descriptor, file: file, object: object)
