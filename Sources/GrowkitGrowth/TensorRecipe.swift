@@ -120,7 +120,7 @@ public struct TensorRecipe: Sendable, Hashable {
     public enum Origin: Sendable, Hashable { case copied, partlyNew, new }
 
     /// A one-line description for `grow --dry-run`.
-    public var summary: String {
+    public func summary(optimizer: OptimizerTransfer) -> String {
         guard let source else {
             return "new: \(fill == .random ? "random" : fill == .one ? "ones" : "zeros")"
         }
@@ -133,10 +133,12 @@ public struct TensorRecipe: Sendable, Hashable {
         if scales.contains(where: { $0 != 1 }) { parts.append("input columns / copies") }
         if origin == .partlyNew { parts.append("new entries: \(fill == .random ? "random" : fill == .one ? "ones" : "zeros")") }
         if noiseSNR != nil { parts.append("noise +-N") }
-        if freshMoments { parts.append("fresh moments") }
+        if freshMoments || optimizer == .reset { parts.append("fresh moments") }
         else {
-            let s = Set(axes.flatMap { $0.gradientScales }.map { $0 * gradientScale })
-            parts.append("s = " + (s.count == 1 ? "\(s.first!)" : s.sorted().map { "\($0)" }.joined(separator: "|")))
+            let scales = axes.reduce(Set([gradientScale])) { products, axis in
+                Set(products.flatMap { p in Set(axis.gradientScales).map { p * $0 } })
+            }
+            parts.append("s = " + scales.sorted().map { "\($0)" }.joined(separator: " | "))
         }
         return parts.joined(separator: ", ")
     }
