@@ -327,3 +327,14 @@ public enum FunctionPreservation {
 func sci(_ value: Double) -> String { String(format: "%.2e", value) }
 /// `5.545177`: a loss.
 func fixed(_ value: Double) -> String { String(format: "%.6f", value) }
+
+extension FunctionPreservationResult {
+    /// The result as a provenance ``JSONValue`` (the same keys as `verify --json`'s `result`), for
+    /// `grow --verify` to store in its record's `verification`. Every figure is finite (the check
+    /// throws on a non-finite loss or logit), so the encoding cannot fail; `.null` if it ever did.
+    public var provenanceValue: JSONValue {
+        guard let data = try? JSONEncoder().encode(self),
+              let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return .null }
+        return value
+    }
+}

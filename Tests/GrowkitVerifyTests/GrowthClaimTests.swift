@@ -1,3 +1,4 @@
+import Foundation
 import GrowkitState
 import Testing
 @testable import GrowkitVerify
@@ -30,5 +31,25 @@ import Testing
         var other = small
         other.numLayers = 4
         #expect(claim.sizeMismatches(source: other, grown: grown) == ["num_layers 2 -> 3 in the growth record but 4 -> 3 here"])
+    }
+}
+
+@Suite struct ResultEncodingTests {
+    /// The result survives a provenance record: stored JSON, read back, decoded to the same value.
+    @Test func resultRoundTripsThroughProvenance() throws {
+        let state = RandomState.state(config: RandomState.tinyConfig(.gpt2), seed: 2)
+        let grown = GrownStates.perturbing(state, "model.embed_tokens.weight", at: 5, by: 1e-2)
+        let result = try FunctionPreservation.check(
+            sourceConfig: state.config, sourceParameters: state.parameters, grownConfig: grown.config,
+            grownParameters: grown.parameters, batches: try FunctionPreservation.randomBatches(for: state.config), claimedExact: true)
+        let value = result.provenanceValue
+        guard case .object(let object) = value else { Issue.record("not an object: \(value)"); return }
+        #expect(object["verdict"] == .string("not_preserved") && object["passed"] == .bool(false))
+        #expect(object["max_abs_logit_diff"] == .number(result.maxLogitDifference))
+        let record = ProvenanceRecord(operatorName: "grow", verification: value, toolVersion: "test", time: "2026-01-01T00:00:00Z")
+        let back = try #require(ProvenanceRecord(jsonString: record.jsonString()))
+        #expect(back.verification == value)
+        let data = try JSONEncoder().encode(try #require(back.verification))
+        #expect(try JSONDecoder().decode(FunctionPreservationResult.self, from: data) == result)
     }
 }
