@@ -111,6 +111,33 @@ import Testing
         #expect(same.status == 0 && same.stdout.contains("preserved within tolerance, though not claimed exact"))
     }
 
+    /// A growth record whose sizes or source checksum disagree with SMALL adds a note; the
+    /// comparison still runs. The matching checksum adds none.
+    @Test func recordsThatDoNotMatchSmallAddNotes() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let state = try VerifyTestStates.load(.gpt2)
+        let grown = try VerifyTestStates.write(VerifyTestStates.appendingIdentityLayer(state), "grown.h5", in: folder)
+        // GROWN against itself: the record says num_layers 2 -> 3, the configs say 3 -> 3.
+        let run = try runGrowkit(["verify", grown, grown])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("note     num_layers 2 -> 3 in the growth record but 3 -> 3 here: \(grown) may not be the state \(grown) was grown from"))
+
+        let small = VerifyTestStates.fixture(.gpt2)
+        let sha = try SHA256.hex(ofFile: small)
+        var record = VerifyTestStates.copyRecord(exact: true)
+        record.sizes = ["num_layers": [2, 2]]
+        var matching = VerifyTestStates.recording(state, record)
+        matching.provenance[matching.provenance.count - 1].sourceSHA256 = sha
+        let good = try VerifyTestStates.write(matching, "good.h5", in: folder)
+        let clean = try runGrowkit(["verify", small, good])
+        #expect(clean.status == 0 && !clean.stdout.contains("note"), "\(clean.stdout)")
+        matching.provenance[matching.provenance.count - 1].sourceSHA256 = String(repeating: "0", count: 64)
+        let other = try VerifyTestStates.write(matching, "other.h5", in: folder)
+        let noted = try runGrowkit(["verify", small, other])
+        #expect(noted.status == 0 && noted.stdout.contains("note     the SHA-256 of \(small) differs from source_sha256"))
+    }
+
     @Test func withDataFile() throws {
         let corpus = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
         let small = VerifyTestStates.fixture(.llama)
