@@ -176,7 +176,11 @@ import Testing
         expectCleanFailure(try runGrowkit(["verify", small, small, "--seq-len", "65"]),
                            mentioning: [small, "max_position 64", "--seq-len 64"])
         expectCleanFailure(try runGrowkit(["verify", small, "/nonexistent/grown.h5"]), mentioning: ["/nonexistent/grown.h5"])
-        let badOption = try runGrowkit(["verify", small, small, "--atol", "-1"])
-        #expect(badOption.status != 0 && badOption.status < 128 && badOption.stderr.contains("--atol"))
+        for bad in ["--atol=-1", "--atol=nan", "--loss-rtol=inf"] {
+            let run = try runGrowkit(["verify", small, small, bad])
+            #expect(run.status == 64 && run.stderr.contains("is invalid for '\(bad.split(separator: "=")[0])"), "\(run.stderr)")
+        }
+        let formatWithoutData = try runGrowkit(["verify", small, small, "--format", "text"])
+        #expect(formatWithoutData.status == 64 && formatWithoutData.stderr.contains("--format needs --data"))
     }
 }

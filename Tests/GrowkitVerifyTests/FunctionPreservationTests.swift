@@ -22,6 +22,10 @@ import Testing
         // A random model on uniform random tokens sits near ln 256 = 5.545.
         #expect(abs(result.sourceLoss - 5.545) < 0.1)
         #expect(result.sourceBatchLosses.count == 2)
+        // Batches of different shapes in one call (activations are re-made per shape).
+        let mixed = batches + (try FunctionPreservation.randomBatches(vocabSize: 256, count: 1, batchSize: 1, seqLen: 8, seed: 4))
+        let both = try FunctionPreservation.check(source: w, grown: w, batches: mixed, claimedExact: true)
+        #expect(both.tokens == 520 && both.batches == 3 && both.maxLogitDifference == 0)
     }
 
     /// One identity block appended (zero o_proj and down_proj): the logits must agree within 1e-4,
