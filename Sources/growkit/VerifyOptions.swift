@@ -10,6 +10,8 @@ struct ToleranceValue: ExpressibleByArgument, Sendable {
         self.value = value
     }
 
+    init(_ value: Double) { self.value = value }
+
     var defaultValueDescription: String { "\(value)" }
 }
 
@@ -45,10 +47,10 @@ struct VerifyTokenOptions: ParsableArguments {
 /// DESIGN section 6's tolerances, overridable.
 struct VerifyToleranceOptions: ParsableArguments {
     @Option(help: "Pass when max |dlogit| is at most this (absolute).")
-    var atol = ToleranceValue(argument: "1e-4")!
+    var atol = ToleranceValue(FunctionPreservationTolerance.float32.logits)
 
     @Option(help: "Pass when |dloss| is at most this times max(1, loss of SMALL).")
-    var lossRtol = ToleranceValue(argument: "1e-5")!
+    var lossRtol = ToleranceValue(FunctionPreservationTolerance.float32.loss)
 
     var tolerance: FunctionPreservationTolerance { FunctionPreservationTolerance(logits: atol.value, loss: lossRtol.value) }
 }
