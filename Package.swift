@@ -95,6 +95,9 @@ let package = Package(
             name: "GrowkitPlanTests",
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
+            name: "GrowkitVerifyTests",
+            dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint"]),
+        .testTarget(
             name: "GrowkitCLITests",
             dependencies: ["growkit", "GrowkitState", "GrowkitCheckpoint", "GrowkitTestSupport"]),
     ]
