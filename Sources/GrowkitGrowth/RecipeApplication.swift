@@ -73,6 +73,7 @@ extension TensorRecipe {
         let sourceColumns = axes.count == 2 ? sourceTensor.shape[1] : 1
         let blockDiagonal = self.blockDiagonal && axes.count == 2
         let squared = component == .expAvgSq
+        let runs = ColumnRun.runs(of: columns, value: isValue)
         out.data.withUnsafeMutableBufferPointer { out in
             sourceTensor.data.withUnsafeBufferPointer { source in
                 let width = columns.count
@@ -80,21 +81,48 @@ extension TensorRecipe {
                     let si = Int(rows.sources[i])
                     let rowScale = isValue ? rows.valueScales[i] * valueScale : rows.gradientScales[i] * gradientScale
                     let base = i * width
-                    for j in 0..<width {
-                        let sj = Int(columns.sources[j])
-                        if si < 0 || sj < 0 || (blockDiagonal && rows.replicas[i] != columns.replicas[j]) {
-                            out[base + j] = random ? sigma * rng.nextGaussian() : fillValue
+                    for run in runs {
+                        if si < 0 || run.source < 0 || (blockDiagonal && rows.replicas[i] != run.replica) {
+                            for j in run.start..<(run.start + run.count) {
+                                out[base + j] = random ? sigma * rng.nextGaussian() : fillValue
+                            }
                             continue
                         }
-                        var scale = rowScale * (isValue ? columns.valueScales[j] : columns.gradientScales[j])
+                        var scale = rowScale * run.scale
                         if squared { scale *= scale }
-                        out[base + j] = source[si * sourceColumns + sj] * scale
+                        // Consecutive sources with one scale: a contiguous, vectorizable copy.
+                        let from = si * sourceColumns + run.source, to = base + run.start
+                        for k in 0..<run.count { out[to + k] = source[from + k] * scale }
                     }
                 }
             }
         }
         if isValue, let snr = noiseSNR, axes.count == 2 { addCancellingNoise(to: &out, snr: snr, rng: &rng) }
         return out
+    }
+
+    /// A stretch of grown columns `start..<start + count` that copies consecutive source
+    /// columns from `source` (or has none: `source = -1`) with one scale and one replica.
+    private struct ColumnRun {
+        var start: Int, count: Int, source: Int
+        var scale: Float
+        var replica: Int32
+
+        static func runs(of axis: AxisMap, value: Bool) -> [ColumnRun] {
+            var runs: [ColumnRun] = []
+            for j in 0..<axis.count {
+                let source = Int(axis.sources[j]), scale = value ? axis.valueScales[j] : axis.gradientScales[j]
+                if var last = runs.last, last.replica == axis.replicas[j], last.start + last.count == j,
+                   (source < 0 && last.source < 0) || (source >= 0 && last.source >= 0 && last.scale == scale
+                                                       && last.source + last.count == source) {
+                    last.count += 1
+                    runs[runs.count - 1] = last
+                } else {
+                    runs.append(ColumnRun(start: j, count: 1, source: source, scale: scale, replica: axis.replicas[j]))
+                }
+            }
+            return runs
+        }
     }
 
     /// HyperCloning's symmetry breaking (Samragh et al. 2024): the input columns are
