@@ -71,10 +71,11 @@ public enum Ticks {
         return (values, step)
     }
 
-    /// Log ticks in `[lower, upper]`: powers of ten (every `k`-th decade when there are
-    /// many) over three decades or more; 1, 2, 5 per decade over one to three; linear
-    /// nice ticks inside less than a decade (a loss between 3 and 6), with their step
-    /// (0 for the decade ticks).
+    /// Log ticks in `[lower, upper]` and step 0: powers of ten (every `k`-th decade when
+    /// there are many) over three decades or more; 1, 2, 5 per decade over one to three;
+    /// inside less than a decade (a loss between 3 and 15), the coarsest of 1-2-5, 1-2-3-5,
+    /// 1-1.5-2-2.5-3-4-5-6-8 and a finer set that gives four ticks; linear nice ticks (with their
+    /// step) when even the finest gives fewer (a loss between 5.12 and 5.46).
     public static func log(_ lower: Double, _ upper: Double, target: Int = 6) -> (values: [Double], step: Double) {
         let decades = log10(upper / lower)
         if decades >= 3 {
@@ -98,6 +99,20 @@ public enum Ticks {
                 e += 1
             }
             return (values, 0)
+        }
+        // Less than a decade: the coarsest set of nice mantissas that gives at least four
+        // ticks (3, 4, 5, 6, 8, 10 on a loss axis from 2.7 to 15), else linear nice ticks.
+        let sets: [[Double]] = [[1, 2, 5], [1, 2, 3, 5], [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8],
+                                [1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9]]
+        for mantissas in sets {
+            var values: [Double] = []
+            for e in Int(floor(log10(lower)))...Int(ceil(log10(upper))) {
+                for m in mantissas {
+                    let v = m * pow(10, Double(e))
+                    if v >= lower * (1 - 1e-12) && v <= upper * (1 + 1e-12) { values.append(v) }
+                }
+            }
+            if values.count >= 4 { return (values, 0) }
         }
         return linear(lower, upper, target: target)
     }

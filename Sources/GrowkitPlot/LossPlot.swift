@@ -85,7 +85,9 @@ public enum LossPlot {
     static func draw(_ runs: [PlotRun], _ series: [Series], _ growths: [[GrowthPoint]], _ options: PlotOptions) -> String {
         let w = options.width, h = options.height
         let x0 = margin.left, x1 = w - margin.right, y0 = margin.top, y1 = h - margin.bottom
-        let (xlo, xhi) = Axis.domain(series.flatMap(\.x), scale: options.xScale, startAtZero: true, padding: 0)
+        var (xlo, xhi) = Axis.domain(series.flatMap(\.x), scale: options.xScale, startAtZero: true, padding: 0)
+        // 2% room on the right, so the last points and growth rings stay off the frame.
+        xhi = options.xScale == .log ? xhi * pow(xhi / xlo, 0.02) : xhi + (xhi - xlo) * 0.02
         let (ylo, yhi) = Axis.domain(series.flatMap(\.y), scale: options.yScale, startAtZero: false, padding: 0.05)
         let xAxis = Axis(scale: options.xScale, lower: xlo, upper: xhi, from: x0, to: x1)
         let yAxis = Axis(scale: options.yScale, lower: ylo, upper: yhi, from: y1, to: y0)
@@ -125,7 +127,7 @@ public enum LossPlot {
         svg.line(#"<rect class="frame" x="\#(n(x0))" y="\#(n(y0))" width="\#(n(x1 - x0))" height="\#(n(y1 - y0))" fill="none" stroke="\#(ink)"/>"#)
 
         // Curves, later runs on top.
-        svg.line(#"<g class="runs" clip-path="url(#plot-area)" fill="none" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round">"#)
+        svg.line(#"<g class="runs" clip-path="url(#plot-area)" fill="none" stroke-linejoin="round" stroke-linecap="round">"#)
         for (i, s) in series.enumerated() {
             var d = ""
             d.reserveCapacity(s.x.count * 18)
@@ -133,7 +135,10 @@ public enum LossPlot {
                 d += (k == 0 ? "M" : " L") + n(xAxis.pixel(s.x[k])) + "," + n(yAxis.pixel(s.y[k]))
             }
             let dash = Palette.dash(i).map { #" stroke-dasharray="\#($0)""# } ?? ""
-            svg.line(#"<path class="run" id="run-\#(i)" data-label="\#(esc(runs[i].label))" stroke="\#(Palette.colour(i))"\#(dash) d="\#(d)"/>"#)
+            // Earlier runs wider, so a curve drawn over another (a grown run over its source's
+            // shared history) leaves the one below visible at its edges.
+            let width = 1.6 + 2.4 * Double(series.count - 1 - i) / Double(max(series.count - 1, 1))
+            svg.line(#"<path class="run" id="run-\#(i)" data-label="\#(esc(runs[i].label))" stroke="\#(Palette.colour(i))" stroke-width="\#(n(width))"\#(dash) d="\#(d)"/>"#)
             if s.x.count == 1 {  // a single entry: a dot, since a one-point path draws nothing
                 svg.line(#"<circle class="single" cx="\#(n(xAxis.pixel(s.x[0])))" cy="\#(n(yAxis.pixel(s.y[0])))" r="3" fill="\#(Palette.colour(i))"/>"#)
             }
@@ -178,10 +183,23 @@ public enum LossPlot {
         func crowding(_ c: (Double, Double)) -> Int {
             let (bx, by) = c
             var count = 0
+            func inside(_ px: Double, _ py: Double) -> Bool {
+                px >= bx - 4 && px <= bx + boxWidth + 4 && py >= by - 4 && py <= by + boxHeight + 4
+            }
             for s in series {
+                // Points and the segments between them (sampled every few pixels).
+                var previous: (Double, Double)?
                 for k in s.x.indices {
-                    let px = xAxis.pixel(s.x[k]), py = yAxis.pixel(s.y[k])
-                    if px >= bx && px <= bx + boxWidth && py >= by && py <= by + boxHeight { count += 1 }
+                    let p = (xAxis.pixel(s.x[k]), yAxis.pixel(s.y[k]))
+                    if inside(p.0, p.1) { count += 1 }
+                    if let q = previous {
+                        let samples = min(64, Int(max(abs(p.0 - q.0), abs(p.1 - q.1)) / 4))
+                        for j in stride(from: 1, to: samples, by: 1) {
+                            let t = Double(j) / Double(samples)
+                            if inside(q.0 + t * (p.0 - q.0), q.1 + t * (p.1 - q.1)) { count += 1 }
+                        }
+                    }
+                    previous = p
                 }
             }
             for b in labelBoxes where b.x + 14 >= bx && b.x <= bx + boxWidth && b.y1 >= by && b.y0 <= by + boxHeight {

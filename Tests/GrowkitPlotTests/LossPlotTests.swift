@@ -8,8 +8,8 @@ import Testing
 ///
 /// Canvas 800 x 500, margins left 78, right 24, top 44, bottom 56: the plot area
 /// spans x 78...776 (698 px) and y 44...444 (400 px). A run with tokens 1000,
-/// 2000, 4000 and loss 4, 3, 2: x from 0 to 4000 (no padding), y from 2 to 4
-/// padded by 5% of the span at both ends.
+/// 2000, 4000 and loss 4, 3, 2: x from 0 to 4000 plus 2% room on the right
+/// (0...4080), y from 2 to 4 padded by 5% of the span at both ends (1.9...4.1).
 @Suite struct LossPlotTests {
     let three = PlotFixtures.run("a.h5", PlotFixtures.history(tokens: [1000, 2000, 4000], loss: [4, 3, 2]))
 
@@ -21,8 +21,8 @@ import Testing
         try #require(paths.count == 1)
         let points = SVGElements.points(paths[0].attributes["d"] ?? "")
         // y domain 1.9...4.1 (span 2.2): loss 4 -> 444 - 2.1/2.2 * 400 = 62.18; 3 -> 244; 2 -> 425.82.
-        // x: 1000 -> 78 + 698/4 = 252.5; 2000 -> 427; 4000 -> 776.
-        let expected: [(Double, Double)] = [(252.5, 62.18), (427, 244), (776, 425.82)]
+        // x: 1000 -> 78 + 698 * 1000/4080 = 249.08; 2000 -> 420.16; 4000 -> 762.31.
+        let expected: [(Double, Double)] = [(249.08, 62.18), (420.16, 244), (762.31, 425.82)]
         try #require(points.count == 3)
         for (p, e) in zip(points, expected) {
             #expect(abs(p.0 - e.0) < 0.006 && abs(p.1 - e.1) < 0.006, "\(p) != \(e)")
@@ -35,7 +35,7 @@ import Testing
         // log10: domain log10(2) - 0.01505 ... log10(4) + 0.01505; loss 3 sits at
         // (0.47712 - 0.28598) / 0.33113 = 0.57724 of the height: 444 - 230.90 = 213.10.
         try #require(points.count == 3)
-        #expect(abs(points[1].0 - 427) < 0.006 && abs(points[1].1 - 213.10) < 0.006, "\(points[1])")
+        #expect(abs(points[1].0 - 420.16) < 0.006 && abs(points[1].1 - 213.10) < 0.006, "\(points[1])")
         #expect(abs(points[0].1 - 62.18) < 0.006 && abs(points[2].1 - 425.82) < 0.006)
     }
 

@@ -16,7 +16,10 @@ import Testing
         #expect(Ticks.log(1e12, 1e18).values == [1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18])
         #expect(Ticks.log(1e3, 1e15, target: 6).values == [1e4, 1e6, 1e8, 1e10, 1e12, 1e14])
         #expect(Ticks.log(1.5, 30).values == [2, 5, 10, 20])
-        #expect(Ticks.log(2.8, 5.9).values == [3, 3.5, 4, 4.5, 5, 5.5])
+        #expect(Ticks.log(2.7, 15).values == [3, 4, 5, 6, 8, 10, 15])
+        #expect(Ticks.log(2.8, 5.9).values == [3, 3.5, 4, 4.5, 5])
+        #expect(Ticks.log(5.12, 5.46).values.count == 7)  // linear: 5.15 ... 5.45 by 0.05
+        #expect(Ticks.log(5.12, 5.46).step == 0.05)
     }
 
     @Test func labelsCarrySuffixes() {
