@@ -57,6 +57,7 @@ struct PlotCommand: ParsableCommand {
         var runs: [PlotRun] = []
         for (i, path) in checkpoints.enumerated() {
             let reader = try CheckpointReader(path: path)
+            if reader.history.count == 0 { throw PlotError.emptyHistory(path) }
             let name = URL(fileURLWithPath: path).lastPathComponent
             runs.append(PlotRun(label: labels.isEmpty ? name : labels[i], fileName: name, history: reader.history,
                                 provenance: reader.provenance, config: reader.config))
