@@ -132,7 +132,10 @@ public enum LossPlot {
             var d = ""
             d.reserveCapacity(s.x.count * 18)
             for k in s.x.indices {
-                d += (k == 0 ? "M" : " L") + n(xAxis.pixel(s.x[k])) + "," + n(yAxis.pixel(s.y[k]))
+                // A new subpath where x goes back (the step after a restarted schedule), so no
+                // line is drawn back across the plot.
+                let move = k == 0 || s.x[k] < s.x[k - 1]
+                d += (k == 0 ? "M" : move ? " M" : " L") + n(xAxis.pixel(s.x[k])) + "," + n(yAxis.pixel(s.y[k]))
             }
             let dash = Palette.dash(i).map { #" stroke-dasharray="\#($0)""# } ?? ""
             // Earlier runs wider, so a curve drawn over another (a grown run over its source's
@@ -154,7 +157,12 @@ public enum LossPlot {
                 guard let k = s.entry.firstIndex(of: point.historyIndex) ?? s.entry.lastIndex(where: { $0 < point.historyIndex }) else { continue }
                 let px = xAxis.pixel(s.x[k]), py = yAxis.pixel(s.y[k])
                 let colour = Palette.colour(i)
-                let size = 11.0, length = SVGWriter.textWidth(point.label, size: size)
+                let size = 11.0
+                // Long operator lists are cut to the plot's height (the whole list is in `title`).
+                var label = point.label
+                let room = y1 - y0 - 12
+                while SVGWriter.textWidth(label, size: size) > room && label.count > 2 { label = String(label.dropLast(2)) + "…" }
+                let length = SVGWriter.textWidth(label, size: size)
                 // Label along the line, at the end away from the curve; right of the line when
                 // another growth label already sits just left of it.
                 let atBottom = py < (y0 + y1) / 2
@@ -167,7 +175,8 @@ public enum LossPlot {
                 svg.line(#"<g class="growth" data-run="\#(i)" data-entry="\#(point.historyIndex)" data-method="\#(point.method.rawValue)">"#)
                 svg.line(#"<line x1="\#(n(px))" y1="\#(n(y0))" x2="\#(n(px))" y2="\#(n(y1))" stroke="\#(colour)" stroke-width="1.2" stroke-dasharray="5 4"/>"#)
                 svg.line(#"<circle class="growth-point" cx="\#(n(px))" cy="\#(n(py))" r="4.5" fill="white" stroke="\#(colour)" stroke-width="2"/>"#)
-                svg.line(#"<text x="\#(n(tx))" y="\#(n(ty))" text-anchor="\#(anchor)" font-size="\#(n(size))" fill="\#(colour)" transform="rotate(-90 \#(n(tx)) \#(n(ty)))">\#(esc(point.label))</text>"#)
+                svg.line("<title>\(esc(point.label))</title>")
+                svg.line(#"<text x="\#(n(tx))" y="\#(n(ty))" text-anchor="\#(anchor)" font-size="\#(n(size))" fill="\#(colour)" transform="rotate(-90 \#(n(tx)) \#(n(ty)))">\#(esc(label))</text>"#)
                 svg.line("</g>")
             }
         }

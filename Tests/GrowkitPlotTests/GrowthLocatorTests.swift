@@ -18,12 +18,16 @@ import Testing
         #expect(GrowthLocator.locate(grown, among: [impostor, grown]).map(\.method) == [.lastEntry])
     }
 
-    @Test func stepGoingBackMarksARestartedGrowth() {
+    @Test func stepGoingBackMarksARestartedGrowth() throws {
         // restart: steps 10, 20, 30, then 10, 20 again while tokens keep counting.
         let history = PlotFixtures.history(tokens: [10, 20, 30, 40, 50], loss: [5, 4, 3, 2.9, 2.8], steps: [10, 20, 30, 10, 20])
         let grown = PlotFixtures.run("grown.h5", history, provenance: [PlotFixtures.makeFixture, grow])
         let points = GrowthLocator.locate(grown, among: [grown])
         #expect(points.map(\.historyIndex) == [2] && points.map(\.method) == [.stepReset])
+        // Against steps, the curve starts a new subpath where the step goes back.
+        let svg = try LossPlot.render([grown], options: PlotOptions(x: .steps)).svg
+        let d = SVGElements(svg).all("path", class: "run").first?.attributes["d"] ?? ""
+        #expect(d.filter { $0 == "M" }.count == 2 && d.filter { $0 == "L" }.count == 3)
     }
 
     @Test func otherwiseTheLastEntry() {
