@@ -81,7 +81,7 @@ enum YScaleFlag: String, EnumerableFlag {
     case logY, linearY
 
     static func help(for value: YScaleFlag) -> ArgumentHelp? {
-        value == .logY ? "Logarithmic loss axis (the default)." : "Linear loss axis."
+        value == .logY ? "Logarithmic loss axis." : "Linear loss axis."
     }
 }
 
