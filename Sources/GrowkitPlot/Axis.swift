@@ -62,6 +62,7 @@ public enum Ticks {
     /// Linear ticks in `[lower, upper]`, with their step.
     public static func linear(_ lower: Double, _ upper: Double, target: Int = 6) -> (values: [Double], step: Double) {
         let step = step(span: upper - lower, target: target)
+        guard step.isFinite, step > 0, lower.isFinite, upper.isFinite else { return ([lower, upper], 0) }
         var values: [Double] = []
         var k = ceil(lower / step - 1e-9)
         while k * step <= upper + step * 1e-9 {

@@ -45,9 +45,11 @@ public enum LossPlot {
                 s.entry.append(i)
             }
             if s.x.isEmpty {
-                let why = options.yScale == .log || options.xScale == .log
-                    ? "every entry is non-finite or not positive on a log axis; try --linear-y"
-                    : "every entry is non-finite"
+                let finite = run.history.loss.contains { $0.isFinite } && xs.contains { $0.isFinite }
+                let why = !finite ? "every entry's loss or x value is non-finite"
+                    : options.xScale == .log && !xs.contains(where: { $0 > 0 })
+                    ? "no entry has x > 0, which a log x axis needs; drop --log-x"
+                    : "no entry has a finite positive loss, which a log loss axis needs; use --linear-y"
                 throw .nothingToDraw(run.fileName, reason: why)
             }
             series.append(s)

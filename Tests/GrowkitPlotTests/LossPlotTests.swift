@@ -92,5 +92,10 @@ import Testing
         let negative = PlotFixtures.run("neg.h5", PlotFixtures.history(tokens: [1], loss: [-1]))
         #expect(throws: PlotError.self) { try LossPlot.render([negative], options: PlotOptions(yScale: .log)) }
         #expect((try? LossPlot.render([negative], options: PlotOptions(yScale: .linear))) != nil)
+        let atZero = PlotFixtures.run("zero.h5", PlotFixtures.history(tokens: [0], loss: [5]))
+        #expect(throws: PlotError.nothingToDraw("zero.h5", reason: "no entry has x > 0, which a log x axis needs; drop --log-x")) {
+            try LossPlot.render([atZero], options: PlotOptions(xScale: .log))
+        }
+        #expect(Ticks.linear(1, 1).values == [1, 1])  // a degenerate span cannot loop forever
     }
 }
