@@ -37,6 +37,8 @@ let package = Package(
             name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS", "GrowkitParallel"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GrowkitPlan"),
+        // Loss curves as SVG: a pure function of histories and provenance (no file I/O).
+        .target(name: "GrowkitPlot", dependencies: ["GrowkitState"]),
         // Operators are pure functions over state values: the compiler keeps files out.
         .target(name: "GrowkitGrowth", dependencies: ["GrowkitState", "GrowkitRandom"]),
         .target(
@@ -49,7 +51,7 @@ let package = Package(
             name: "growkit",
             dependencies: [
                 "GrowkitStorage", "GrowkitState", "GrowkitCheckpoint", "GrowkitData", "GrowkitModel", "GrowkitPlan",
-                "GrowkitGrowth", "GrowkitTraining", "GrowkitVerify",
+                "GrowkitGrowth", "GrowkitTraining", "GrowkitVerify", "GrowkitPlot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -95,6 +97,7 @@ let package = Package(
         .testTarget(
             name: "GrowkitPlanTests",
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(name: "GrowkitPlotTests", dependencies: ["GrowkitPlot", "GrowkitState"]),
         .testTarget(
             name: "GrowkitVerifyTests",
             dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint"]),
