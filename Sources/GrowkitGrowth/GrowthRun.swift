@@ -41,7 +41,7 @@ extension GrowthPlan {
     }
 
     /// What this growth did, for the provenance record.
-    public func record(operators: [String]) -> GrowthRecord {
+    public func record(operators: [String], historyLength: Int? = nil) -> GrowthRecord {
         var new: [String] = [], partlyNew: [String] = [], copied: [String] = []
         for recipe in recipes {
             switch recipe.origin {
@@ -60,7 +60,7 @@ extension GrowthPlan {
             return nil
         }
         return GrowthRecord(exact: isExact, operators: operators, sizes: sizes, layerSources: layerSources,
-                            newTensors: new, partlyNewTensors: partlyNew, copiedTensors: copied)
+                            newTensors: new, partlyNewTensors: partlyNew, copiedTensors: copied, historyLength: historyLength)
     }
 
     /// The grown state's metadata: the grown config, the same AdamW hyperparameters,

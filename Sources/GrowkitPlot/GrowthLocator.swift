@@ -4,6 +4,8 @@ import GrowkitState
 public struct GrowthPoint: Sendable, Hashable {
     /// How the position was found, most reliable first.
     public enum Method: String, Sendable, Hashable {
+        /// The record's `growth.history_length`: exact.
+        case recorded
         /// The record's `source` is another plotted run whose history is a prefix of this one's.
         case source
         /// The history's step goes back at this entry (`--schedule restart`, `rewind`, `rewarm` move the step back).
@@ -25,10 +27,11 @@ public struct GrowthPoint: Sendable, Hashable {
 
 /// Finds where each `grow` record of a run sits in its history.
 ///
-/// Format v1's growth record does not store the history length or tokens at the
-/// growth, but `grow` keeps the history, so the entries before a growth are exactly
-/// those the source had. For each `grow` record, oldest first:
-/// 1. if its `source` names another plotted run (same file name) whose history is a
+/// `grow` keeps the history, so the entries before a growth are exactly those the
+/// source had. For each `grow` record, oldest first:
+/// 0. if its `growth.history_length` is set (records of this version on), the growth is
+///    at the entry before that index;
+/// 1. otherwise, if its `source` names another plotted run (same file name) whose history is a
 ///    prefix of this run's, the growth is at that run's last entry;
 /// 2. otherwise, if the history's step goes back (an entry whose step is not above the
 ///    one before: the schedule transforms `restart`, `rewind` and `rewarm` move the step
@@ -44,6 +47,10 @@ public enum GrowthLocator {
         let records = run.provenance.enumerated().filter { $0.element.operatorName == "grow" }
         var found: [Int: (Int, GrowthPoint.Method)] = [:]
         for (index, record) in records {
+            if let length = record.growth?.historyLength, length >= 1, length <= history.count {
+                found[index] = (length - 1, .recorded)
+                continue
+            }
             guard let source = record.source else { continue }
             if let other = runs.first(where: { $0.fileName == source && $0 != run && isPrefix($0.history, of: history) }) {
                 found[index] = (other.history.count - 1, .source)

@@ -24,9 +24,13 @@ public struct GrowthRecord: Sendable, Hashable, Codable {
     public var partlyNewTensors: [String]
     /// Tensors every entry of which was copied from a source entry (possibly scaled).
     public var copiedTensors: [String]
+    /// How many `/history` entries the state had when it grew: the entries before that
+    /// index came from the smaller model (`plot` marks the growth there). `nil` in records
+    /// written before this field existed.
+    public var historyLength: Int?
 
     public init(exact: Bool, operators: [String], sizes: [String: [Int]], layerSources: [Int?],
-                newTensors: [String], partlyNewTensors: [String], copiedTensors: [String]) {
+                newTensors: [String], partlyNewTensors: [String], copiedTensors: [String], historyLength: Int? = nil) {
         self.exact = exact
         self.operators = operators
         self.sizes = sizes
@@ -34,6 +38,7 @@ public struct GrowthRecord: Sendable, Hashable, Codable {
         self.newTensors = newTensors
         self.partlyNewTensors = partlyNewTensors
         self.copiedTensors = copiedTensors
+        self.historyLength = historyLength
     }
 
     /// Grown layers with no source layer.
@@ -42,6 +47,6 @@ public struct GrowthRecord: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case exact, operators, sizes
         case layerSources = "layer_sources", newTensors = "new_tensors"
-        case partlyNewTensors = "partly_new_tensors", copiedTensors = "copied_tensors"
+        case partlyNewTensors = "partly_new_tensors", copiedTensors = "copied_tensors", historyLength = "history_length"
     }
 }

@@ -133,7 +133,7 @@ struct GrowCommand: ParsableCommand {
         let checksum = BackgroundChecksum(path: input)
         var record = ProvenanceRecord(
             operatorName: "grow", arguments: arguments, source: URL(fileURLWithPath: input).lastPathComponent,
-            toolVersion: growkitVersion, growth: plan.record(operators: operators), time: time ?? ProvenanceRecord.now())
+            toolVersion: growkitVersion, growth: plan.record(operators: operators, historyLength: reader.history.count), time: time ?? ProvenanceRecord.now())
         let verification = verify ? try GrowVerification.check(plan, reader: reader, input: input, output: output) : nil
         if let verification, !verification.passed {
             throw GrowVerification.Failure(output: output, result: verification)

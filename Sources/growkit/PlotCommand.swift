@@ -91,6 +91,7 @@ extension GrowthPoint.Method {
     /// How the CLI names the way a growth was placed.
     var summary: String {
         switch self {
+        case .recorded: return "placed from its growth record"
         case .source: return "placed from its plotted source"
         case .stepReset: return "placed where the step goes back"
         case .lastEntry: return "placed at the last entry"
