@@ -70,6 +70,10 @@ let package = Package(
             name: "GrowkitPlanTests",
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
+            name: "GrowkitTrainingTests",
+            dependencies: ["GrowkitTraining", "GrowkitModel", "GrowkitState", "GrowkitStorage", "GrowkitData",
+                           "CAllocationCounter"]),
+        .testTarget(
             name: "GrowkitCLITests",
             dependencies: ["growkit", "GrowkitState", "GrowkitTestSupport"]),
     ]
