@@ -82,7 +82,7 @@ public final class TrainingStepper {
             }
         } catch { throw .model(error) }
         let loss = total / Double(valid)
-        guard loss.isFinite else { throw .nonFiniteLoss(step: stepsTaken + 1, loss: loss) }
+        guard loss.isFinite else { throw .nonFiniteLoss(step: stepsTaken + 1, loss: loss, lastCheckpoint: nil) }
         let lr = schedule.learningRate(atStep: stepsTaken)
         let norm = optimizer.step(parameters: &weights.values, gradients: gradients.parameters, lr: lr,
                                   maxGradNorm: maxGradNorm)

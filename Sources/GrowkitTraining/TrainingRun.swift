@@ -1,0 +1,364 @@
+import Foundation
+import GrowkitData
+import GrowkitModel
+import GrowkitRandom
+import GrowkitState
+
+/// What `growkit train` was asked to do. Options left nil take the checkpoint's value on
+/// resume and a documented default in a new run (docs/TRAINING.md).
+public struct TrainingPlan: Sendable {
+    public enum Start: Sendable {
+        /// A new run of this model, initialised GPT-2 style from `seed`.
+        case new(config: ModelConfig, seed: UInt64)
+        /// Continue the checkpoint at `path`; `config` (when given) must equal its config.
+        case resume(path: String, config: ModelConfig?)
+    }
+
+    /// Which tensors the optimizer updates.
+    public enum TrainOnly: String, Sendable, CaseIterable {
+        case all
+        /// What the last growth added (its provenance record); the rest frozen, moments untouched.
+        case new
+    }
+
+    public var start: Start
+    public var dataPath: String
+    public var dataFormat: TokenFileFormat?
+    /// The last fraction of the data is held out for evaluation.
+    public var validationFraction = 0.1
+    /// The checkpoint written every `saveEvery` steps and at the end (atomically replaced).
+    public var outputPath: String
+    public var batchSize: Int?
+    public var seqLen: Int?
+    /// Micro-batches per update (gradient accumulation).
+    public var accumulation = 1
+    /// Train until the trainer's step count reaches this.
+    public var steps: Int?
+    /// Or until tokens seen reach this (whichever comes first).
+    public var tokens: Int?
+    public var evalEvery: Int?
+    public var evalBatches = 4
+    public var saveEvery: Int?
+    /// Changes to the checkpoint's schedule (resume) or the default one (new run).
+    public var scheduleChanges = ScheduleChanges()
+    public var optimizerChanges = OptimizerChanges()
+    public var maxGradNorm: Double? = 1.0
+    public var trainOnly = TrainOnly.all
+    public var zstdLevel: Int?
+    public var toolVersion = "unknown"
+
+    public init(start: Start, dataPath: String, outputPath: String) {
+        self.start = start
+        self.dataPath = dataPath
+        self.outputPath = outputPath
+    }
+}
+
+/// Options that replace single attributes of `/schedule` (nil: keep).
+public struct ScheduleChanges: Sendable, Equatable {
+    public var kind: Schedule.Kind?
+    public var peakLR: Double?
+    public var minLR: Double?
+    public var warmupSteps: Int?
+    public var totalSteps: Int?
+    public var decaySteps: Int?
+    public var rewarmStart: Int?
+    public var rewarmSteps: Int?
+
+    public init() {}
+
+    public func applied(to base: Schedule) -> Schedule {
+        var s = base
+        if let kind { s.kind = kind }
+        if let peakLR { s.peakLR = peakLR }
+        if let minLR { s.minLR = minLR }
+        if let warmupSteps { s.warmupSteps = warmupSteps }
+        if let totalSteps { s.totalSteps = totalSteps }
+        if let decaySteps { s.decaySteps = decaySteps }
+        if let rewarmStart { s.rewarmStart = rewarmStart }
+        if let rewarmSteps { s.rewarmSteps = rewarmSteps }
+        return s
+    }
+}
+
+/// Options that replace single AdamW hyperparameters (nil: keep).
+public struct OptimizerChanges: Sendable, Equatable {
+    public var beta1: Double?
+    public var beta2: Double?
+    public var eps: Double?
+    public var weightDecay: Double?
+
+    public init() {}
+
+    public func applied(to base: AdamWHyperparameters) -> AdamWHyperparameters {
+        var h = base
+        if let beta1 { h.beta1 = beta1 }
+        if let beta2 { h.beta2 = beta2 }
+        if let eps { h.eps = eps }
+        if let weightDecay { h.weightDecay = weightDecay }
+        return h
+    }
+}
+
+/// Reported as training goes, for the CLI to render.
+public enum TrainingEvent: Sendable {
+    /// `fraction`: of this run's steps done.
+    case step(StepOutcome, tokensSeen: Int, tokensPerSecond: Double, secondsLeft: Double?, fraction: Double)
+    case evaluated(step: Int, loss: Double)
+    case saved(path: String, step: Int)
+}
+
+/// The end of a run (`growkit train --json`).
+public struct TrainingSummary: Sendable, Codable, Equatable {
+    public var checkpoint: String
+    public var firstStep: Int
+    public var lastStep: Int
+    public var tokensSeen: Int
+    public var finalLoss: Double?
+    public var validationLoss: Double?
+    public var seconds: Double
+    public var tokensPerSecond: Double
+}
+
+public enum Trainer {
+    /// Runs `plan` to its end, saving every `saveEvery` steps and at the end.
+    /// - Throws: ``TrainingError`` naming the file, option or step; the previous checkpoint at
+    ///   `outputPath` is untouched by any failure (writes are atomic).
+    public static func run(_ plan: TrainingPlan, progress: (TrainingEvent) -> Void = { _ in })
+        throws(TrainingError) -> TrainingSummary
+    {
+        var state = try initialState(plan)
+        let B = plan.batchSize ?? state.trainer.batchSize, T = plan.seqLen ?? state.trainer.seqLen
+        let A = plan.accumulation
+        try checkOptions(plan, batchSize: B, seqLen: T, config: state.config, schedule: state.schedule,
+                         optimizer: state.optimizer)
+        try checkWritable(plan.outputPath)
+
+        let source: TokenSource, train: TokenSource, validation: TokenSource
+        do {
+            source = try TokenSource(path: plan.dataPath, format: plan.dataFormat)
+            try source.validate(vocabSize: state.config.vocabSize)
+            (train, validation) = try source.split(validationFraction: plan.validationFraction)
+        } catch { throw .data(error) }
+        // One step reads A x B rows of T + 1 tokens, consecutive rows sharing a token.
+        let needed = A * B * T + 1
+        guard train.count >= needed else {
+            throw .dataTooShort(path: plan.dataPath, tokens: train.count, needed: needed, batchSize: A * B, seqLen: T)
+        }
+        var sampler: SequentialSampler
+        do {
+            sampler = try SequentialSampler(source: train, batchSize: B, seqLen: T,
+                                            cursor: min(state.trainer.dataCursor, train.count))
+        } catch { throw .data(error) }
+
+        let weights: ModelWeights
+        do { weights = try ModelWeights(config: state.config, parameters: state.parameters) } catch { throw .model(error) }
+        var optimizer = AdamWOptimizer(config: state.config, hyperparameters: state.optimizer, states: state.optimizerState)
+        if plan.trainOnly == .new { optimizer.trainable = try newTensors(state, layout: optimizer.layout) }
+        let stepper: TrainingStepper
+        do {
+            stepper = try TrainingStepper(weights: weights, optimizer: optimizer, schedule: state.schedule,
+                                          maxGradNorm: plan.maxGradNorm, step: state.trainer.step, batchSize: B,
+                                          seqLen: T, accumulation: A)
+        } catch { throw .model(error) }
+        state.parameters = [:]
+        state.optimizerState = [:]
+
+        let tokensPerStep = A * B * T
+        let firstStep = state.trainer.step
+        let lastStep = targetStep(plan, from: state.trainer, schedule: state.schedule, tokensPerStep: tokensPerStep)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastSaved: String? = FileManager.default.fileExists(atPath: plan.outputPath) ? plan.outputPath : nil
+        var finalLoss: Double?, validationLoss: Double?
+        while stepper.stepsTaken < lastStep {
+            for a in 0..<A {
+                let batch: TokenBatch
+                do { batch = try sampler.next() } catch { throw .data(error) }
+                stepper.inputs[a] = batch.inputs
+                stepper.targets[a] = batch.targets
+            }
+            let outcome: StepOutcome
+            do { outcome = try stepper.step() } catch {
+                if case .nonFiniteLoss(let step, let loss, _) = error {
+                    throw .nonFiniteLoss(step: step, loss: loss, lastCheckpoint: lastSaved)
+                }
+                throw error
+            }
+            state.trainer.step = outcome.step
+            state.trainer.tokensSeen += tokensPerStep
+            state.trainer.dataCursor = sampler.cursor
+            state.trainer.batchSize = B
+            state.trainer.seqLen = T
+            state.history.append(step: outcome.step, loss: outcome.loss, lr: outcome.lr, tokens: state.trainer.tokensSeen)
+            finalLoss = outcome.loss
+            let seconds = (clock.now - start).seconds
+            let done = outcome.step - firstStep
+            let rate = seconds > 0 ? Double(done * tokensPerStep) / seconds : 0
+            let left = done > 0 ? seconds / Double(done) * Double(lastStep - outcome.step) : nil
+            progress(.step(outcome, tokensSeen: state.trainer.tokensSeen, tokensPerSecond: rate, secondsLeft: left,
+                           fraction: Double(done) / Double(max(lastStep - firstStep, 1))))
+            if let k = plan.evalEvery, outcome.step % k == 0 || outcome.step == lastStep {
+                validationLoss = try evaluate(stepper.weights, on: validation, plan: plan, seqLen: T, batchSize: B)
+                progress(.evaluated(step: outcome.step, loss: validationLoss!))
+            }
+            if let n = plan.saveEvery, outcome.step % n == 0, outcome.step != lastStep {
+                try save(state, stepper, to: plan)
+                lastSaved = plan.outputPath
+                progress(.saved(path: plan.outputPath, step: outcome.step))
+            }
+        }
+        try save(state, stepper, to: plan)
+        progress(.saved(path: plan.outputPath, step: stepper.stepsTaken))
+        let seconds = (clock.now - start).seconds
+        let trained = (stepper.stepsTaken - firstStep) * tokensPerStep
+        return TrainingSummary(checkpoint: plan.outputPath, firstStep: firstStep, lastStep: stepper.stepsTaken,
+                               tokensSeen: state.trainer.tokensSeen, finalLoss: finalLoss, validationLoss: validationLoss,
+                               seconds: seconds, tokensPerSecond: seconds > 0 ? Double(trained) / seconds : 0)
+    }
+
+    /// The step to stop at: `--steps` (an absolute step count), `--tokens` (tokens seen), or the schedule's end.
+    static func targetStep(_ plan: TrainingPlan, from position: TrainerPosition, schedule: Schedule,
+                           tokensPerStep: Int) -> Int {
+        var target = plan.steps ?? Int.max
+        if let tokens = plan.tokens {
+            let more = max(0, tokens - position.tokensSeen)
+            target = min(target, position.step + (more + tokensPerStep - 1) / tokensPerStep)
+        }
+        return target == Int.max ? schedule.totalSteps : target
+    }
+
+    /// The checkpoint's state (resume) or a fresh one (new run), with the plan's overrides.
+    static func initialState(_ plan: TrainingPlan) throws(TrainingError) -> TrainingState {
+        var state: TrainingState
+        switch plan.start {
+        case .resume(let path, let config):
+            do { state = try CheckpointReader(path: path).readAll() } catch { throw .checkpoint(error) }
+            if let config, config != state.config {
+                throw .contradictsCheckpoint(path: path, option: "--config",
+                                             detail: "it describes another model shape (\(difference(config, state.config)))")
+            }
+        case .new(let config, let seed):
+            state = freshState(config: config, seed: seed, plan: plan)
+        }
+        state.schedule = plan.scheduleChanges.applied(to: state.schedule)
+        state.optimizer = plan.optimizerChanges.applied(to: state.optimizer)
+        return state
+    }
+
+    /// The first field in which two configs differ, as `name a vs b`.
+    static func difference(_ a: ModelConfig, _ b: ModelConfig) -> String {
+        let pairs: [(String, String, String)] = [
+            ("family", a.family.rawValue, b.family.rawValue), ("vocab_size", "\(a.vocabSize)", "\(b.vocabSize)"),
+            ("hidden_size", "\(a.hiddenSize)", "\(b.hiddenSize)"), ("num_layers", "\(a.numLayers)", "\(b.numLayers)"),
+            ("num_heads", "\(a.numHeads)", "\(b.numHeads)"), ("num_kv_heads", "\(a.numKVHeads)", "\(b.numKVHeads)"),
+            ("head_dim", "\(a.headDim)", "\(b.headDim)"),
+            ("intermediate_size", "\(a.intermediateSize)", "\(b.intermediateSize)"),
+            ("max_position", "\(a.maxPosition)", "\(b.maxPosition)"),
+        ]
+        for (name, x, y) in pairs where x != y { return "\(name) \(x) vs the checkpoint's \(y)" }
+        return "norm, activation, position or bias flags differ"
+    }
+
+    static func freshState(config: ModelConfig, seed: UInt64, plan: TrainingPlan) -> TrainingState {
+        let parameters = ModelInitialization.gpt2Style(config: config, seed: seed)
+        var moments: [String: AdamParameterState] = [:]
+        for spec in config.parameters() {
+            moments[spec.name] = AdamParameterState(freshFor: spec.shape, applyWeightDecay: spec.defaultWeightDecay)
+        }
+        let B = plan.batchSize ?? 8, T = plan.seqLen ?? min(128, config.maxPosition)
+        let steps = plan.steps ?? plan.tokens.map { ($0 + B * T * plan.accumulation - 1) / (B * T * plan.accumulation) } ?? 1000
+        let schedule = Schedule(kind: .cosine, peakLR: 1e-3, minLR: 1e-4, warmupSteps: min(100, steps / 10),
+                                totalSteps: steps)
+        let trainer = TrainerPosition(
+            step: 0, tokensSeen: 0, batchSize: B, seqLen: T, seed: Int(truncatingIfNeeded: seed & UInt64(Int64.max)),
+            dataCursor: 0, rngState: Xoshiro256StarStar(seed: seed).stateBytes, generator: Xoshiro256StarStar.generatorName)
+        let record = ProvenanceRecord(operatorName: "init", arguments: ["seed": .number(Double(seed)), "init": .string("gpt2")],
+                                      toolVersion: plan.toolVersion, time: ProvenanceRecord.now())
+        let metadata = CheckpointMetadata(
+            config: config, optimizer: AdamWHyperparameters(lr: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1),
+            schedule: schedule, trainer: trainer, history: TrainingHistory(), provenance: [record])
+        return TrainingState(metadata: metadata, parameters: parameters, optimizerState: moments)
+    }
+
+    static func checkOptions(_ plan: TrainingPlan, batchSize B: Int, seqLen T: Int, config: ModelConfig,
+                             schedule: Schedule, optimizer: AdamWHyperparameters) throws(TrainingError)
+    {
+        func positive(_ name: String, _ value: Int?) throws(TrainingError) {
+            if let value, value < 1 { throw .invalidOption(name: name, value: "\(value)", requirement: "a positive integer") }
+        }
+        try positive("--batch-size", B)
+        try positive("--seq-len", T)
+        try positive("--accumulate", plan.accumulation)
+        try positive("--steps", plan.steps)
+        try positive("--tokens", plan.tokens)
+        try positive("--eval-every", plan.evalEvery)
+        try positive("--save-every", plan.saveEvery)
+        try positive("--eval-batches", plan.evalBatches)
+        if config.position == .learned && T > config.maxPosition {
+            throw .invalidOption(name: "--seq-len", value: "\(T)",
+                                 requirement: "at most max_position \(config.maxPosition) for this learned-position model")
+        }
+        if let problem = schedule.problem() {
+            throw .invalidOption(name: "the schedule", value: "invalid", requirement: "valid: \(problem)")
+        }
+        if let problem = optimizer.problem() {
+            throw .invalidOption(name: "the optimizer", value: "invalid", requirement: "valid: \(problem)")
+        }
+        if let g = plan.maxGradNorm, !(g > 0 && g.isFinite) {
+            throw .invalidOption(name: "--clip", value: "\(g)", requirement: "a positive number")
+        }
+        guard plan.validationFraction > 0 && plan.validationFraction < 1 else {
+            throw .invalidOption(name: "--validation", value: "\(plan.validationFraction)", requirement: "between 0 and 1")
+        }
+    }
+
+    /// The output's folder must exist and be writable before the first step is spent.
+    static func checkWritable(_ path: String) throws(TrainingError) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue,
+              FileManager.default.isWritableFile(atPath: dir)
+        else { throw .outputNotWritable(path: path) }
+    }
+
+    static func save(_ state: TrainingState, _ stepper: TrainingStepper, to plan: TrainingPlan) throws(TrainingError) {
+        var out = state
+        out.parameters = stepper.weights.parameterDictionary()
+        out.optimizerState = stepper.optimizer.states()
+        out.optimizer = stepper.optimizer.hyperparameters
+        do {
+            try CheckpointWriter.write(out, to: plan.outputPath,
+                                       options: .init(zstdLevel: plan.zstdLevel, overwrite: true),
+                                       toolVersion: plan.toolVersion)
+        } catch { throw .checkpoint(error) }
+    }
+
+    /// Mean loss over the first `evalBatches` batches of the held-out split (the same batches every time).
+    static func evaluate(_ weights: ModelWeights, on validation: TokenSource, plan: TrainingPlan, seqLen T: Int,
+                         batchSize B: Int) throws(TrainingError) -> Double {
+        do {
+            let acts = try Activations(config: weights.config, batchSize: B, seqLen: T, keepForBackward: false)
+            var sampler = try SequentialSampler(source: validation, batchSize: B, seqLen: T)
+            var total = 0.0
+            for _ in 0..<plan.evalBatches {
+                let batch = try sampler.next()
+                total += Double(try weights.forward(tokens: batch.inputs, targets: batch.targets, activations: acts) ?? .nan)
+            }
+            return total / Double(plan.evalBatches)
+        } catch let error as DataError {
+            throw .data(error)
+        } catch let error as ModelError {
+            throw .model(error)
+        } catch {
+            throw .invalidOption(name: "evaluation", value: "\(error)", requirement: "possible")
+        }
+    }
+
+    /// Item 4 placeholder: which tensors the last growth added.
+    static func newTensors(_ state: TrainingState, layout: ParameterLayout) throws(TrainingError) -> [Bool] {
+        throw .invalidOption(name: "--train-only", value: "new",
+                             requirement: "all until growth records list their new tensors")
+    }
+}
