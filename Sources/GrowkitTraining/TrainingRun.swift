@@ -118,6 +118,11 @@ public struct TrainingSummary: Sendable, Codable, Equatable {
     public var validationLoss: Double?
     public var seconds: Double
     public var tokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case checkpoint, firstStep = "first_step", lastStep = "last_step", tokensSeen = "tokens_seen",
+             finalLoss = "final_loss", validationLoss = "validation_loss", seconds, tokensPerSecond = "tokens_per_second"
+    }
 }
 
 public enum Trainer {

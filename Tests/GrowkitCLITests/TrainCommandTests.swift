@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// A valid config for `growkit train --config` (a small GPT-2), as a JSON object to edit.
+nonisolated(unsafe) let smallConfig: [String: Any] = [
+    "family": "gpt2", "vocab_size": 256, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "num_kv_heads": 2,
+    "head_dim": 16, "intermediate_size": 64, "max_position": 64, "norm": "layernorm", "norm_eps": 1e-5,
+    "activation": "gelu_tanh", "position": "learned", "rope_theta": 10000.0, "tie_embeddings": true,
+    "attention_bias": true, "mlp_bias": true,
+]
+
+func writeConfig(_ object: [String: Any], in folder: URL, name: String = "config.json") throws -> String {
+    let path = folder.appendingPathComponent(name).path
+    try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+let jargon = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
+
+@Suite("growkit train")
+struct TrainCommandTests {
+    @Test func newRunWritesACheckpointAndAJSONSummary() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let out = folder.appendingPathComponent("run.h5").path
+        let run = try runGrowkit(["train", "--config", config, "--data", jargon, "--out", out, "--steps", "3",
+                                  "--batch-size", "2", "--seq-len", "16", "--eval-every", "3", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(summary?["last_step"] as? Int == 3)
+        #expect(summary?["tokens_seen"] as? Int == 3 * 2 * 16)
+        #expect((summary?["validation_loss"] as? Double).map { $0 > 0 && $0 < 7 } == true)
+        let inspect = try runGrowkit(["inspect", out, "--json"])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("\"data_cursor\""))
+    }
+
+    @Test func dataShorterThanOneBatchIsAClearError() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let data = folder.appendingPathComponent("short.txt").path
+        try String(repeating: "tiny corpus ", count: 10).write(toFile: data, atomically: true, encoding: .utf8)
+        let run = try runGrowkit(["train", "--config", config, "--data", data, "--out", folder.appendingPathComponent("o.h5").path,
+                                  "--steps", "2", "--batch-size", "4", "--seq-len", "32"])
+        expectCleanFailure(run, mentioning: [data, "needs"])
+    }
+
+    @Test func configFailingItsSchemaNamesTheField() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (field, value) in [("norm", "batchnorm" as Any), ("num_layers", 0 as Any), ("tie_embeddings", "yes" as Any)] {
+            var broken = smallConfig
+            broken[field] = value
+            let config = try writeConfig(broken, in: folder)
+            let run = try runGrowkit(["train", "--config", config, "--data", jargon,
+                                      "--out", folder.appendingPathComponent("o.h5").path, "--steps", "1"])
+            expectCleanFailure(run, mentioning: [config, "field \(field)"])
+        }
+        var missing = smallConfig
+        missing["head_dim"] = nil
+        let run = try runGrowkit(["train", "--config", try writeConfig(missing, in: folder), "--data", jargon,
+                                  "--out", folder.appendingPathComponent("o.h5").path, "--steps", "1"])
+        expectCleanFailure(run, mentioning: ["field head_dim", "missing"])
+    }
+
+    @Test func resumingWithAnotherModelShapeIsRefusedButAnotherBatchSizeIsNot() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let out = folder.appendingPathComponent("run.h5").path
+        let first = try runGrowkit(["train", "--config", config, "--data", jargon, "--out", out, "--steps", "1",
+                                    "--batch-size", "2", "--seq-len", "16"])
+        #expect(first.status == 0, "\(first.stderr)")
+        var deeper = smallConfig
+        deeper["num_layers"] = 2
+        let other = try writeConfig(deeper, in: folder, name: "deeper.json")
+        let refused = try runGrowkit(["train", "--resume", out, "--config", other, "--data", jargon, "--out", out, "--steps", "2"])
+        expectCleanFailure(refused, mentioning: ["--config", out, "num_layers"])
+        let resumed = try runGrowkit(["train", "--resume", out, "--config", config, "--data", jargon, "--out", out,
+                                      "--steps", "2", "--batch-size", "3"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
+    @Test func nonFiniteLossStopsNamingTheStep() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let out = folder.appendingPathComponent("run.h5").path
+        let run = try runGrowkit(["train", "--config", config, "--data", jargon, "--out", out, "--steps", "6",
+                                  "--batch-size", "2", "--seq-len", "16", "--lr", "1e30", "--warmup", "0",
+                                  "--schedule", "constant", "--clip", "0", "--save-every", "1", "--json"])
+        expectCleanFailure(run, mentioning: ["the loss became", "at step", out])
+        #expect(FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func unwritableOutputFolderIsAnErrorAndTheCheckpointStaysIntact() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let out = folder.appendingPathComponent("run.h5").path
+        #expect(try runGrowkit(["train", "--config", config, "--data", jargon, "--out", out, "--steps", "1",
+                                "--batch-size", "2", "--seq-len", "16"]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        // A folder that does not exist (root may write anywhere, so permissions cannot be the test).
+        let nowhere = folder.appendingPathComponent("missing/deeper/run.h5").path
+        let run = try runGrowkit(["train", "--resume", out, "--data", jargon, "--out", nowhere, "--steps", "2"])
+        expectCleanFailure(run, mentioning: [nowhere, "not writable"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
+    }
+}
