@@ -2,9 +2,10 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way (DESIGN.md section 2):
-//   GrowkitRandom, GrowkitParallel (leaves) -> storage (GrowkitStorage, GrowkitData) -> state (GrowkitState)
-//   -> math and growth (GrowkitModel, GrowkitPlan) -> training and verification
-//   (GrowkitTraining) -> CLI (growkit).
+//   GrowkitRandom, GrowkitParallel (leaves) -> storage (GrowkitStorage, GrowkitData)
+//   -> plain values (GrowkitState: no file I/O) -> format v1 files (GrowkitCheckpoint)
+//   -> math (GrowkitModel) -> growth operators (GrowkitGrowth: state values only, never files)
+//   -> training (GrowkitTraining) -> verification (GrowkitVerify) -> planner (GrowkitPlan) -> CLI (growkit).
 let package = Package(
     name: "growkit",
     platforms: [.macOS(.v14)],
@@ -27,23 +28,35 @@ let package = Package(
         .target(name: "CFletcher32"),  // AVX2 kernel of fletcher32, selected at run time
         .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd", "CFletcher32", "GrowkitParallel"]),
         .target(name: "GrowkitData", dependencies: ["CZstd", "GrowkitRandom"]),
-        .target(name: "GrowkitState", dependencies: ["GrowkitStorage", "GrowkitRandom"]),
+        .target(name: "GrowkitState", dependencies: ["GrowkitRandom"]),
+        .target(name: "GrowkitCheckpoint", dependencies: ["GrowkitState", "GrowkitStorage"]),
         // Optimized in debug builds too: the tests check the kernels as users run them (the
         // forward pass allocates nothing only once generics are specialized), and 10x faster.
         .target(
             name: "GrowkitModel", dependencies: ["GrowkitState", "COpenBLAS", "GrowkitParallel"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "GrowkitPlan"),
-        .target(name: "GrowkitTraining", dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState", "GrowkitStorage", "GrowkitPlan"]),
+        // Operators are pure functions over state values: the compiler keeps files out.
+        .target(name: "GrowkitGrowth", dependencies: ["GrowkitState", "GrowkitRandom"]),
+        .target(
+            name: "GrowkitTraining",
+            dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState", "GrowkitCheckpoint", "GrowkitStorage", "GrowkitPlan"]),
+        .target(
+            name: "GrowkitVerify",
+            dependencies: ["GrowkitModel", "GrowkitData", "GrowkitState", "GrowkitCheckpoint", "GrowkitGrowth", "GrowkitTraining"]),
         .executableTarget(
             name: "growkit",
             dependencies: [
-                "GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitPlan", "GrowkitTraining",
+                "GrowkitStorage", "GrowkitState", "GrowkitCheckpoint", "GrowkitData", "GrowkitModel", "GrowkitPlan",
+                "GrowkitGrowth", "GrowkitTraining", "GrowkitVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "growkit-bench",
-            dependencies: ["GrowkitStorage", "GrowkitState", "GrowkitData", "GrowkitModel", "GrowkitTraining", "COpenBLAS"]),
+            dependencies: [
+                "GrowkitStorage", "GrowkitState", "GrowkitCheckpoint", "GrowkitData", "GrowkitModel", "GrowkitGrowth",
+                "GrowkitTraining", "COpenBLAS",
+            ]),
 
         // Test support only (edits checkpoints in place to make broken files); no product ships it.
         .target(name: "GrowkitTestSupport", dependencies: ["CHDF5"]),
@@ -56,14 +69,26 @@ let package = Package(
             dependencies: ["GrowkitStorage", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
             name: "GrowkitStateTests",
-            dependencies: ["GrowkitState", "GrowkitTestSupport", .product(name: "Numerics", package: "swift-numerics")]),
+            dependencies: ["GrowkitState", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "GrowkitCheckpointTests",
+            dependencies: [
+                "GrowkitCheckpoint", "GrowkitState", "GrowkitStorage", "GrowkitTestSupport",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]),
+        .testTarget(
+            name: "GrowkitGrowthTests",
+            dependencies: [
+                "GrowkitGrowth", "GrowkitState", "GrowkitModel", "GrowkitCheckpoint",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]),
         .testTarget(
             name: "GrowkitDataTests",
             dependencies: ["GrowkitData"]),
         .testTarget(
             name: "GrowkitModelTests",
             dependencies: [
-                "GrowkitModel", "GrowkitState", "GrowkitTraining", "CAllocationCounter",
+                "GrowkitModel", "GrowkitState", "GrowkitCheckpoint", "GrowkitTraining", "CAllocationCounter",
                 .product(name: "Numerics", package: "swift-numerics"),
             ]),
         .testTarget(
@@ -71,10 +96,10 @@ let package = Package(
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(
             name: "GrowkitTrainingTests",
-            dependencies: ["GrowkitTraining", "GrowkitModel", "GrowkitState", "GrowkitStorage", "GrowkitData",
+            dependencies: ["GrowkitTraining", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint", "GrowkitStorage", "GrowkitData",
                            "CAllocationCounter"]),
         .testTarget(
             name: "GrowkitCLITests",
-            dependencies: ["growkit", "GrowkitState", "GrowkitTestSupport"]),
+            dependencies: ["growkit", "GrowkitState", "GrowkitCheckpoint", "GrowkitTestSupport"]),
     ]
 )

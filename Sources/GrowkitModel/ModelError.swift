@@ -4,7 +4,7 @@ import GrowkitState
 /// Every case renders as one sentence naming the object and what to do.
 public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The config failed ``ModelConfig/validate()``.
-    case invalidConfig(StateError)
+    case invalidConfig(ConfigError)
     /// A parameter the config implies is absent from the dictionary.
     case missingParameter(name: String)
     /// A parameter the config does not imply is present.

@@ -41,12 +41,12 @@ public struct ParameterLayout: Sendable {
         var ordered: [ParameterSpec] = []
         var heldBack: [ParameterSpec] = []
         for spec in specs {
-            if ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "mlp.gate_proj.bias"].contains(where: spec.name.hasSuffix) {
+            if spec.kind == .projectionBias && [.query, .key, .gate].contains(spec.module) {
                 heldBack.append(spec)
                 continue
             }
             ordered.append(spec)
-            if spec.name.hasSuffix("self_attn.v_proj.weight") || spec.name.hasSuffix("mlp.up_proj.weight") {
+            if spec.kind == .projectionWeight && (spec.module == .value || spec.module == .up) {
                 ordered += heldBack
                 heldBack = []
             }

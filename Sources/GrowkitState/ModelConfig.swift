@@ -103,10 +103,10 @@ extension ModelConfig {
     }
 
     /// Checks every invariant the forward pass and the parameter table rely on.
-    /// Throws ``StateError/invalidConfig(_:)`` with one sentence naming the attribute.
-    public func validate() throws(StateError) {
-        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(StateError) {
-            if !condition { throw .invalidConfig(message()) }
+    /// Throws ``ConfigError`` with one sentence naming the attribute.
+    public func validate() throws(ConfigError) {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(ConfigError) {
+            if !condition { throw ConfigError(problem: message()) }
         }
         let dims: [(String, Int, Int)] = [
             ("vocab_size", vocabSize, Limits.maxDimension), ("hidden_size", hiddenSize, Limits.maxDimension),
@@ -132,4 +132,14 @@ extension ModelConfig {
                         "\(spec.name) would have \(count) elements, above the sane bound \(Limits.maxTensorElements)")
         }
     }
+}
+
+/// A config that breaks an invariant of the parameter table or the forward
+/// pass; `problem` names the attribute (e.g. `num_heads (6) is not a multiple of num_kv_heads (4)`).
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problem: String
+
+    public init(problem: String) { self.problem = problem }
+
+    public var description: String { "invalid model config: \(problem)." }
 }

@@ -36,7 +36,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 /// One transformation ever applied to a training state, oldest first in
 /// `/provenance/records` (one JSON object per string). Keys are snake_case:
 /// `operator`, `arguments`, `source`, `source_sha256`, `verification`,
-/// `tool_version`, `time` (ISO 8601 UTC).
+/// `tool_version`, `time` (ISO 8601 UTC), and `growth` on records of `grow`.
 public struct ProvenanceRecord: Sendable, Hashable, Codable {
     /// What was done, e.g. `grow`, `train`, `convert`, `make-fixture`.
     public var operatorName: String
@@ -49,23 +49,27 @@ public struct ProvenanceRecord: Sendable, Hashable, Codable {
     /// The verification result (a JSON object), or `nil` when none was run.
     public var verification: JSONValue?
     public var toolVersion: String
+    /// What a growth did (``GrowthRecord``), on records of `grow` only.
+    public var growth: GrowthRecord?
     /// ISO 8601 UTC, e.g. `2026-11-23T18:55:16Z`.
     public var time: String
 
     public init(operatorName: String, arguments: [String: JSONValue] = [:], source: String? = nil,
-                sourceSHA256: String? = nil, verification: JSONValue? = nil, toolVersion: String, time: String) {
+                sourceSHA256: String? = nil, verification: JSONValue? = nil, toolVersion: String,
+                growth: GrowthRecord? = nil, time: String) {
         self.operatorName = operatorName
         self.arguments = arguments
         self.source = source
         self.sourceSHA256 = sourceSHA256
         self.verification = verification
         self.toolVersion = toolVersion
+        self.growth = growth
         self.time = time
     }
 
     enum CodingKeys: String, CodingKey {
         case operatorName = "operator", arguments, source, sourceSHA256 = "source_sha256"
-        case verification, toolVersion = "tool_version", time
+        case verification, toolVersion = "tool_version", growth, time
     }
 
     public init(from decoder: any Decoder) throws {
@@ -77,11 +81,12 @@ public struct ProvenanceRecord: Sendable, Hashable, Codable {
         verification = try container.decodeIfPresent(JSONValue.self, forKey: .verification)
         if verification == .null { verification = nil }
         toolVersion = try container.decode(String.self, forKey: .toolVersion)
+        growth = try container.decodeIfPresent(GrowthRecord.self, forKey: .growth)
         time = try container.decode(String.self, forKey: .time)
     }
 
     /// Every key is always written (absent values as JSON `null`), so the record
-    /// has the same shape for every reader.
+    /// has the same shape for every reader; `growth` only on records of growth.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(operatorName, forKey: .operatorName)
@@ -90,6 +95,7 @@ public struct ProvenanceRecord: Sendable, Hashable, Codable {
         try container.encode(sourceSHA256, forKey: .sourceSHA256)
         try container.encode(verification ?? .null, forKey: .verification)
         try container.encode(toolVersion, forKey: .toolVersion)
+        try container.encodeIfPresent(growth, forKey: .growth)
         try container.encode(time, forKey: .time)
     }
 

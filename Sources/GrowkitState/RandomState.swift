@@ -62,7 +62,7 @@ public enum RandomState {
     public static func parameter(_ spec: ParameterSpec, index: Int, seed: UInt64, step: Int = fixtureStep) -> (Tensor, AdamParameterState) {
         var rng = Xoshiro256StarStar(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1))
         let count = spec.elementCount
-        let isNormWeight = spec.shape.count == 1 && spec.name.hasSuffix("norm.weight")
+        let isNormWeight = spec.kind == .normWeight
         let values: [Float] = (0..<count).map { _ in
             isNormWeight ? 1 + 0.1 * rng.nextGaussian() : 0.02 * rng.nextGaussian()
         }

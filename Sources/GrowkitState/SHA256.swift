@@ -1,5 +1,5 @@
 import Foundation
-import GrowkitStorage
+
 
 /// SHA-256 (FIPS 180-4), for the `source_sha256` of provenance records.
 /// Streaming: ``update(_:)`` any number of times, then ``finalize()``.
@@ -49,28 +49,6 @@ public struct SHA256: Sendable {
     public static func hex<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var hasher = SHA256()
         hasher.update(bytes)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// Lowercase hex digest of a file's bytes, read in 1 MiB blocks.
-    public static func hex(ofFile path: String) throws(StateError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileManager.default.fileExists(atPath: path)
-                ? .storage(.ioFailure(file: path, operation: "opening to compute its SHA-256", reason: "permission denied or unreadable"))
-                : .storage(.fileNotFound(file: path))
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while true {
-            let block: Data?
-            do {
-                block = try handle.read(upToCount: 1 << 20)
-            } catch {
-                throw .storage(.ioFailure(file: path, operation: "reading to compute its SHA-256", reason: "\(error)"))
-            }
-            guard let block, !block.isEmpty else { break }
-            hasher.update(block)
-        }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

@@ -51,6 +51,8 @@ extension HDF5Group {
         // Creation properties: chunks, zstd, fletcher32.
         let dcpl = try site.check(H5Pcreate(growkit_H5P_DATASET_CREATE()), "create the properties of")
         defer { H5Pclose(dcpl) }
+        // No modification times in object headers: the same content gives the same bytes.
+        try site.check(H5Pset_obj_track_times(dcpl, false), "set up")
         if !shape.isEmpty {
             let elementSize = elementType.typeClass == .string ? 16 : elementType.size
             let chunk = options.chunkShape ?? DatasetOptions.chunkShape(for: shape, elementSize: elementSize)

@@ -17,7 +17,11 @@ public class HDF5Group: HDF5Object {
         let lcpl = try site.check(H5Pcreate(growkit_H5P_LINK_CREATE()), "create a link property list for")
         defer { H5Pclose(lcpl) }
         try site.check(H5Pset_create_intermediate_group(lcpl, 1), "set up")
-        let gid = try site.check(path.withCString { H5Gcreate2(id, $0, lcpl, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT()) }, "create group")
+        // No modification times in object headers: the same content gives the same bytes.
+        let gcpl = try site.check(H5Pcreate(growkit_H5P_GROUP_CREATE()), "create the properties of")
+        defer { H5Pclose(gcpl) }
+        try site.check(H5Pset_obj_track_times(gcpl, false), "set up")
+        let gid = try site.check(path.withCString { H5Gcreate2(id, $0, lcpl, gcpl, growkit_H5P_DEFAULT()) }, "create group")
         return HDF5Group(rawID: gid, filePath: filePath, objectPath: site.object, parent: self)
     }
 

@@ -3,6 +3,7 @@ import GrowkitData
 import GrowkitModel
 import GrowkitPlan
 import GrowkitRandom
+import GrowkitCheckpoint
 import GrowkitState
 
 /// `growkit demo`: the embedded default, end to end on what growkit does today.

@@ -1,4 +1,5 @@
 import GrowkitRandom
+import GrowkitCheckpoint
 import GrowkitState
 
 /// Initial weights for a new run, GPT-2 style (Radford et al. 2019; nanoGPT):
@@ -15,11 +16,10 @@ public enum ModelInitialization {
         var parameters: [String: Tensor] = [:]
         for (index, spec) in config.parameters().enumerated() {
             var tensor = Tensor(zeros: spec.shape)
-            if spec.name.hasSuffix("layernorm.weight") || spec.name == "model.norm.weight" {
+            if spec.kind == .normWeight {
                 tensor.data = [Float](repeating: 1, count: spec.elementCount)
-            } else if spec.shape.count == 2 {
-                let isResidualOutput = spec.name.hasSuffix("o_proj.weight") || spec.name.hasSuffix("down_proj.weight")
-                let scale = isResidualOutput ? residualScale : standardDeviation
+            } else if spec.kind != .normBias && spec.kind != .projectionBias {
+                let scale = spec.module.writesResidualStream ? residualScale : standardDeviation
                 var rng = Xoshiro256StarStar(seed: seed &+ 0x9E37_79B9 &* UInt64(index + 1))
                 for i in 0..<tensor.count { tensor.data[i] = scale * rng.nextGaussian() }
             }

@@ -1,5 +1,6 @@
 import GrowkitData
 import GrowkitModel
+import GrowkitCheckpoint
 import GrowkitState
 
 extension Evaluator {

@@ -1,3 +1,4 @@
+import GrowkitCheckpoint
 import GrowkitData
 import GrowkitModel
 import GrowkitState

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GrowkitData
 import GrowkitModel
+import GrowkitCheckpoint
 import GrowkitState
 import GrowkitTraining
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GrowkitCheckpoint
 import GrowkitState
 
 /// `growkit inspect CKPT`: what a checkpoint holds, from its metadata alone

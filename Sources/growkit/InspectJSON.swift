@@ -1,4 +1,5 @@
 import Foundation
+import GrowkitCheckpoint
 import GrowkitState
 
 /// `inspect --json`: the text report's content as one JSON document (snake_case

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GrowkitCheckpoint
 import GrowkitState
 
 /// `growkit make-fixture`: writes a tiny random training state (hidden; for

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GrowkitPlan
+import GrowkitCheckpoint
 import GrowkitState
 
 /// `growkit plan`: when to grow and by how much (DESIGN.md section 8,

@@ -1,4 +1,5 @@
 import Foundation
+import GrowkitCheckpoint
 import GrowkitState
 import GrowkitTraining
 

@@ -1,5 +1,6 @@
 import GrowkitTestSupport
 import Foundation
+import GrowkitCheckpoint
 import GrowkitState
 import Testing
 

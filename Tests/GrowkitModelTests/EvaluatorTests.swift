@@ -65,6 +65,7 @@ import Testing
 
 import GrowkitModel
 import GrowkitRandom
+import GrowkitCheckpoint
 import GrowkitState
 
 /// The model-backed evaluator on tiny random models: the checks it makes before

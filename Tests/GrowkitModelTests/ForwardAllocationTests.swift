@@ -1,5 +1,6 @@
 import CAllocationCounter
 import GrowkitModel
+import GrowkitCheckpoint
 import GrowkitState
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import GrowkitModel
+import GrowkitCheckpoint
 import GrowkitState
 import Numerics
 import Testing

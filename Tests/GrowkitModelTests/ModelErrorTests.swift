@@ -1,4 +1,5 @@
 import GrowkitModel
+import GrowkitCheckpoint
 import GrowkitState
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import GrowkitCheckpoint
 import GrowkitState
 
 // An independent, deliberately naive reference: Double precision, plain loops,

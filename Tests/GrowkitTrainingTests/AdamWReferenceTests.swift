@@ -1,4 +1,5 @@
 import Foundation
+import GrowkitCheckpoint
 import GrowkitModel
 import GrowkitState
 import GrowkitStorage

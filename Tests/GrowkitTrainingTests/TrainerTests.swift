@@ -1,5 +1,6 @@
 import Foundation
 import GrowkitData
+import GrowkitCheckpoint
 import GrowkitModel
 import GrowkitState
 import GrowkitTraining

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GrowkitState
+@testable import GrowkitCheckpoint
+import GrowkitState
 
 @Suite struct CheckpointWriterTests {
     struct InjectedFailure: Error {}

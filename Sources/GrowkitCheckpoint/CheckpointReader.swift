@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 /// Reads a format v1 checkpoint (docs/FORMAT.md), opened read-only.

@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 /// Names of format v1 (docs/FORMAT.md), in one place for reader and writer.

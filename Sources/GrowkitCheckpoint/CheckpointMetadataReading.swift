@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 /// Reading and validating every non-tensor part of a checkpoint. Only
@@ -40,8 +41,7 @@ extension CheckpointAccess {
         do {
             try config.validate()
         } catch {
-            if case .invalidConfig(let problem) = error { throw .invalidConfigInFile(file: file, problem: problem) }
-            throw error
+            throw .invalidConfigInFile(file: file, problem: error.problem)
         }
         return config
     }

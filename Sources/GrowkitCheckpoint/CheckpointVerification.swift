@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 /// Progress of a long read over every tensor (`verifyAllChunks`, statistics).

@@ -1,3 +1,5 @@
+import GrowkitState
+
 /// Summaries of a checkpoint's metadata for `inspect`, computed without reading tensors.
 public struct CheckpointSummary: Sendable {
     /// Smallest and largest per-parameter AdamW `step`.

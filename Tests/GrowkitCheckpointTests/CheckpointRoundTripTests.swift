@@ -2,7 +2,8 @@ import Foundation
 import GrowkitStorage
 import Numerics
 import Testing
-@testable import GrowkitState
+@testable import GrowkitCheckpoint
+import GrowkitState
 
 /// A fresh folder for one test; `remove()` deletes it.
 struct ScratchFolder {

@@ -1,7 +1,8 @@
 import Foundation
 import GrowkitTestSupport
 import Testing
-@testable import GrowkitState
+@testable import GrowkitCheckpoint
+import GrowkitState
 
 /// Whether python3 with h5py, hdf5plugin and jsonschema is installed (tools/check_format.py needs them).
 let pythonCheckerAvailable: Bool = {

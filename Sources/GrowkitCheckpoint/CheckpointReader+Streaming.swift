@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 extension CheckpointReader {

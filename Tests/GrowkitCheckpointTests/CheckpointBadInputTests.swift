@@ -2,7 +2,8 @@ import Foundation
 import GrowkitStorage
 import GrowkitTestSupport
 import Testing
-@testable import GrowkitState
+@testable import GrowkitCheckpoint
+import GrowkitState
 
 /// The repository's fixtures/ folder.
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GrowkitState
+@testable import GrowkitCheckpoint
+import GrowkitState
 
 /// FIPS 180-4 / NIST example vectors, and a file digest against coreutils' sha256sum.
 @Suite struct SHA256Tests {

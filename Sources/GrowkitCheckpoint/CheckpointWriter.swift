@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 #if canImport(Glibc)
 import Glibc
@@ -56,8 +57,7 @@ public final class CheckpointWriter {
         do {
             try metadata.config.validate()
         } catch {
-            if case .invalidConfig(let problem) = error { throw .invalidWrite(file: path, object: "/config", problem: problem) }
-            throw error
+            throw .invalidWrite(file: path, object: "/config", problem: error.problem)
         }
         if let problem = metadata.problem() { throw .invalidWrite(file: path, object: "the metadata", problem: problem) }
         if let level = options.zstdLevel, !(1...22).contains(level) {

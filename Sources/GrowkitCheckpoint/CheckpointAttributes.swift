@@ -1,3 +1,4 @@
+import GrowkitState
 import GrowkitStorage
 
 /// Typed attribute and object access on an open checkpoint, translating storage

@@ -1,10 +1,10 @@
+import GrowkitState
 import GrowkitStorage
 
-/// Errors of the state layer. Every case renders as one sentence that names
+/// Errors of reading and writing checkpoints (format v1). Every case renders as one sentence that names
 /// the file and the object (`description`), for the CLI to print as is:
 /// `<file>: <object> <what is wrong>; <what to do>.`
 public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
-    case invalidConfig(String)
     /// A failure of the storage layer (file missing, not HDF5, truncated, I/O), already one sentence.
     case storage(StorageError)
     /// Root attribute `format` is not `growkit.training-state`.
@@ -39,8 +39,6 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let text: String
         switch self {
-        case .invalidConfig(let message):
-            text = "invalid model config: \(message)"
         case .storage(let error):
             text = error.description
         case .wrongFormat(let file, let found):

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import GrowkitCheckpoint
+import GrowkitGrowth
+import GrowkitState
+
+/// `growkit grow IN OUT --depth OP --width OP`: the whole training state grown in
+/// one streaming pass. Thin: parsing and wiring; the operators are GrowkitGrowth's.
+struct GrowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grow",
+        abstract: "Grow a training state deeper and/or wider: weights, AdamW moments, schedule, provenance.",
+        discussion: """
+            Depth operators (--depth OP[:ARGS]); default optimizer / schedule in brackets:
+              stack:G | stack:a-b,c-d   G_stack (Du et al. 2024): block i' copies block i' mod L, or the slices [reset / restart]
+              interleave:G              [L0 x G, L1 x G, ...] [reset / restart]
+              identity:G | identity:layers=N [,source=previous|next|random] [,placement=spread|append]
+                                        LLaMA Pro block expansion: new blocks with zero o_proj and down_proj, exact [carry / rewarm]
+              random:G [,placement=...] G_random: new blocks random [reset / restart]
+            Width operators (--width OP[:ARGS]); head_dim stays, heads and kv heads grow:
+              duplicate:N [,snr=DB]     HyperCloning: N stacked copies of every hidden vector, exact [carry / continue]
+              staged                    staged training (Shen et al. 2022): x2 block-diagonal, exact [carry / rewarm]
+              zero:N | zero:hidden=H,intermediate=I,heads=A,kv_heads=K
+                                        G_zero: new units read at random, write zeros; exact for RMSNorm [carry / continue]
+              split:... (same targets)  Net2Net: new units copy random ones; exact for MLP units and heads [carry / continue]
+              random:... (same targets) G_random / MSG: old weights top-left, the rest random [carry / rewind]
+            With both, the optimizer resets if either operator resets and the schedule is the depth operator's. \
+            Moments follow DESIGN section 5 (exp_avg' = s exp_avg, exp_avg_sq' = s^2 exp_avg_sq, step kept; new \
+            entries start fresh); docs/GROWTH.md gives every operator's rule and s.
+            """)
+
+    enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {
+        case `continue`, rewarm, restart, rewind
+    }
+
+    @Argument(help: "Input checkpoint (growkit format v1). Never modified.")
+    var input: String
+
+    @Argument(help: "Output checkpoint (must not exist, and not be the input).")
+    var output: String
+
+    @Option(help: "Depth operator OP[:ARGS] (see above).")
+    var depth: String?
+
+    @Option(help: "Width operator OP[:ARGS] (see above).")
+    var width: String?
+
+    @Option(help: "Schedule at growth: continue, rewarm, restart or rewind (default: the operator's).")
+    var schedule: ScheduleChoice?
+
+    @Option(help: "With --schedule rewarm: the step to jump to (default: step / c, c = 1.412 depth, 1.776 width, 2.455 both).")
+    var rewarmStep: Int?
+
+    @Option(help: "With --schedule rewarm: re-warmup length in steps.")
+    var rewarmSteps = 150
+
+    @Option(help: "Adam moments: carry (by each operator's gradient scale) or reset (default: the operator's).")
+    var optimizer: OptimizerTransfer?
+
+    @Option(help: "Seed of every random choice (split sources, random fills, noise): same seed, same bytes.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Compression of the output: zstd:LEVEL (1-22); default none.")
+    var compress: Compression?
+
+    @Flag(help: "Print the grown config and each tensor's rule; write nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("ISO 8601 UTC time for the provenance record (default: now).", visibility: .hidden))
+    var time: String?
+
+    struct Compression: ExpressibleByArgument {
+        var level: Int
+        init?(argument: String) {
+            guard argument.hasPrefix("zstd:"), let level = Int(argument.dropFirst(5)), (1...22).contains(level) else { return nil }
+            self.level = level
+        }
+    }
+
+    func validate() throws {
+        guard depth != nil || width != nil else {
+            throw ValidationError("give --depth OP, --width OP or both (growkit grow --help lists the operators)")
+        }
+        if rewarmStep != nil && schedule != .rewarm { throw ValidationError("--rewarm-step needs --schedule rewarm") }
+        if let rewarmStep, rewarmStep < 0 { throw ValidationError("--rewarm-step is \(rewarmStep); it must be >= 0") }
+        guard rewarmSteps >= 1 && rewarmSteps <= 1 << 40 else {
+            throw ValidationError("--rewarm-steps is \(rewarmSteps); it must be between 1 and 2^40")
+        }
+        if let problem = Self.operatorProblem(depth: depth, width: width) { throw ValidationError(problem) }
+    }
+
+    /// The first operator that does not parse, as a sentence.
+    static func operatorProblem(depth: String?, width: String?) -> String? {
+        do throws(GrowthError) {
+            if let depth { _ = try OperatorSyntax.depth(depth) }
+            if let width { _ = try OperatorSyntax.width(width) }
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    func run() throws {
+        let reader = try CheckpointReader(path: input)
+        let plan = try GrowthPlan(source: reader.config, depth: try depth.map(OperatorSyntax.depth),
+                                  width: try width.map(OperatorSyntax.width), seed: seed)
+        let transfer = optimizer ?? plan.defaultOptimizer
+        let scheduleTransform: ScheduleTransform = switch schedule {
+        case nil: plan.defaultSchedule
+        case .continue?: .continue
+        case .rewarm?: .rewarm(step: rewarmStep, steps: rewarmSteps)
+        case .restart?: .restart
+        case .rewind?: .rewind
+        }
+        if dryRun {
+            print(GrowReport.dryRun(plan, optimizer: transfer, schedule: scheduleTransform, compressed: compress != nil))
+            return
+        }
+        let operators = [depth.map { "depth=\($0)" }, width.map { "width=\($0)" }].compactMap { $0 }
+        var arguments: [String: JSONValue] = ["seed": .number(Double(seed)), "optimizer": .string(transfer.rawValue),
+                                              "schedule": .string(scheduleTransform.name)]
+        if let depth { arguments["depth"] = .string(depth) }
+        if let width { arguments["width"] = .string(width) }
+        if case .rewarm(let step, let steps) = scheduleTransform {
+            arguments["rewarm_steps"] = .number(Double(steps))
+            if let step { arguments["rewarm_step"] = .number(Double(step)) }
+        }
+        let record = ProvenanceRecord(
+            operatorName: "grow", arguments: arguments, source: URL(fileURLWithPath: input).lastPathComponent,
+            sourceSHA256: try SHA256.hex(ofFile: input), toolVersion: growkitVersion,
+            growth: plan.record(operators: operators), time: time ?? ProvenanceRecord.now())
+        let metadata = plan.grownMetadata(reader.metadata, schedule: scheduleTransform, record: record)
+        let writer = try CheckpointWriter(path: output, metadata: metadata, options: .init(zstdLevel: compress?.level),
+                                          inputPath: input, toolVersion: growkitVersion)
+
+        let totalBytes = plan.recipes.reduce(0) { $0 + 12 * $1.spec.elementCount }
+        let progress = TerminalProgress(plainLines: totalBytes >= 64 << 20)
+        var done = 0, bytes = 0
+        func read(_ name: String) throws(StateError) -> (value: Tensor, state: AdamParameterState) {
+            (try reader.parameter(named: name), try reader.moments(named: name))
+        }
+        func write(_ recipe: TensorRecipe, _ value: Tensor, _ state: AdamParameterState) throws(StateError) {
+            try writer.write(parameter: recipe.spec.name, value: value, state: state)
+            bytes += 12 * recipe.spec.elementCount
+            done += 1
+            let rate = Double(bytes) / progress.elapsedSeconds
+            progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, plan.recipes.count,
+                                   rate / 1e6, Double(totalBytes - bytes) / max(rate, 1)),
+                            fraction: Double(bytes) / Double(max(totalBytes, 1)))
+        }
+        try plan.run(optimizer: transfer, read: read, write: write)
+        try writer.commit()
+        progress.finish()
+        print(GrowReport.summary(plan, output: output, optimizer: transfer, schedule: scheduleTransform,
+                                 metadata: metadata, seconds: progress.elapsedSeconds, bytes: totalBytes))
+    }
+}
+
+extension OptimizerTransfer: ExpressibleByArgument {}

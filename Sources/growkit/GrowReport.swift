@@ -1,0 +1,48 @@
+import Foundation
+import GrowkitGrowth
+import GrowkitState
+
+/// The text `grow` prints: the plan (`--dry-run`) and the summary after writing.
+enum GrowReport {
+    static func configLine(_ config: ModelConfig) -> String {
+        "\(config.family.rawValue): \(config.numLayers) layers, hidden \(config.hiddenSize), \(config.numHeads) heads "
+            + "(\(config.numKVHeads) kv, head_dim \(config.headDim)), intermediate \(config.intermediateSize), "
+            + "\(config.parameterCount) parameters"
+    }
+
+    static func header(_ plan: GrowthPlan, optimizer: OptimizerTransfer, schedule: ScheduleTransform) -> [String] {
+        [
+            "source  \(configLine(plan.source))",
+            "grown   \(configLine(plan.grown))",
+            "operators: " + [plan.depth.map { "depth \($0.name)" }, plan.width.map { "width \($0.name)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+                + (plan.isExact ? " (function-preserving)" : " (changes the function by design)"),
+            "optimizer \(optimizer.rawValue), schedule \(schedule.name)",
+        ]
+    }
+
+    static func dryRun(_ plan: GrowthPlan, optimizer: OptimizerTransfer, schedule: ScheduleTransform, compressed: Bool) -> String {
+        let bytes = plan.grown.parameterCount * 12
+        var lines = header(plan, optimizer: optimizer, schedule: schedule)
+        lines.append(String(format: "output: %.1f MB of tensors (values and two moments, float32%@)",
+                            Double(bytes) / 1e6, compressed ? ", before compression" : ""))
+        let width = plan.recipes.map(\.spec.name.count).max() ?? 0
+        for recipe in plan.recipes {
+            let name = recipe.spec.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            lines.append("  \(name)  \(recipe.spec.shape)  \(recipe.summary(optimizer: optimizer))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func summary(_ plan: GrowthPlan, output: String, optimizer: OptimizerTransfer, schedule: ScheduleTransform,
+                        metadata: CheckpointMetadata, seconds: Double, bytes: Int) -> String {
+        let record = plan.record(operators: [])
+        var lines = header(plan, optimizer: optimizer, schedule: schedule)
+        lines.append("tensors: \(record.copiedTensors.count) copied, \(record.partlyNewTensors.count) partly new, \(record.newTensors.count) new"
+                     + (record.newLayers.isEmpty ? "" : "; new layers \(record.newLayers.map(String.init).joined(separator: ","))"))
+        lines.append("trainer step \(metadata.trainer.step), next LR \(String(format: "%.3g", metadata.schedule.learningRate(atStep: metadata.trainer.step))), tokens seen \(metadata.trainer.tokensSeen)")
+        lines.append(String(format: "wrote %@ (%.1f MB of tensors in %.2f s, %.0f MB/s)", output, Double(bytes) / 1e6,
+                            seconds, Double(bytes) / 1e6 / max(seconds, 1e-9)))
+        return lines.joined(separator: "\n")
+    }
+}
