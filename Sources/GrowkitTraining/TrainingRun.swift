@@ -160,7 +160,9 @@ public enum Trainer {
         let weights: ModelWeights
         do { weights = try ModelWeights(config: state.config, parameters: state.parameters) } catch { throw .model(error) }
         var optimizer = AdamWOptimizer(config: state.config, hyperparameters: state.optimizer, states: state.optimizerState)
-        if plan.trainOnly == .new { optimizer.trainable = try newTensors(state, layout: optimizer.layout) }
+        if plan.trainOnly == .new {
+            optimizer.trainable = try newTensors(state, path: resumePath(plan) ?? "the new run", layout: optimizer.layout)
+        }
         let stepper: TrainingStepper
         do {
             stepper = try TrainingStepper(weights: weights, optimizer: optimizer, schedule: state.schedule,
@@ -250,6 +252,11 @@ public enum Trainer {
         state.schedule = plan.scheduleChanges.applied(to: state.schedule)
         state.optimizer = plan.optimizerChanges.applied(to: state.optimizer)
         return state
+    }
+
+    static func resumePath(_ plan: TrainingPlan) -> String? {
+        if case .resume(let path, _) = plan.start { return path }
+        return nil
     }
 
     /// The first field in which two configs differ, as `name a vs b`.
@@ -362,9 +369,33 @@ public enum Trainer {
         }
     }
 
-    /// Item 4 placeholder: which tensors the last growth added.
-    static func newTensors(_ state: TrainingState, layout: ParameterLayout) throws(TrainingError) -> [Bool] {
-        throw .invalidOption(name: "--train-only", value: "new",
-                             requirement: "all until growth records list their new tensors")
+    /// `--train-only new` (LLaMA Pro, Wu et al. 2024: train only the expanded blocks): the tensors
+    /// the last provenance record's growth lists as new are trainable, every other one frozen.
+    /// Tensors that growth made partly new (new rows or columns of width growth) would need
+    /// per-entry masks, which the trainer does not have: they are refused rather than trained
+    /// whole, which would move the copied entries too.
+    static func newTensors(_ state: TrainingState, path: String, layout: ParameterLayout) throws(TrainingError) -> [Bool] {
+        guard let record = state.provenance.last, let growth = record.growth else {
+            let last = state.provenance.last.map { "its last provenance record is \($0.operatorName)" } ?? "it has no provenance"
+            throw .invalidOption(name: "--train-only new", value: "given for \(path)",
+                                 requirement: "used on a grown checkpoint, whose last provenance record is a growth (\(last)); use --train-only all")
+        }
+        if let partly = growth.partlyNewTensors.first {
+            throw .invalidOption(name: "--train-only new", value: "given for \(path), whose last growth made \(partly) (and \(growth.partlyNewTensors.count - 1) more) partly new",
+                                 requirement: "used after growth that adds whole tensors (depth growth); use --train-only all")
+        }
+        var trainable = [Bool](repeating: false, count: layout.specs.count)
+        for name in growth.newTensors {
+            guard let i = layout.index(of: name) else {
+                throw .invalidOption(name: "--train-only new", value: "given for \(path), whose growth record lists \(name)",
+                                     requirement: "a tensor of the model; the record does not match the checkpoint, use --train-only all")
+            }
+            trainable[i] = true
+        }
+        guard trainable.contains(true) else {
+            throw .invalidOption(name: "--train-only new", value: "given for \(path), whose last growth added no tensor",
+                                 requirement: "used after growth that adds tensors; use --train-only all")
+        }
+        return trainable
     }
 }

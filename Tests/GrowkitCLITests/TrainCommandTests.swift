@@ -1,4 +1,6 @@
 import Foundation
+import GrowkitCheckpoint
+import GrowkitState
 import Testing
 
 /// A valid config for `growkit train --config` (a small GPT-2), as a JSON object to edit.
@@ -108,5 +110,46 @@ struct TrainCommandTests {
         let run = try runGrowkit(["train", "--resume", out, "--data", jargon, "--out", nowhere, "--steps", "2"])
         expectCleanFailure(run, mentioning: [nowhere, "not writable"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
+    }
+
+    /// LLaMA Pro's practice after identity depth growth: only the new blocks train; every other
+    /// tensor keeps its values, moments and step bit for bit. Without the flag, a grown state
+    /// resumes like any other.
+    @Test func trainOnlyNewUpdatesWhatGrowthAddedAndNothingElse() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let small = folder.appendingPathComponent("small.h5").path, grown = folder.appendingPathComponent("grown.h5").path
+        let common = ["--data", jargon, "--batch-size", "2", "--seq-len", "16"]
+        #expect(try runGrowkit(["train", "--config", config, "--out", small, "--steps", "2"] + common).status == 0)
+        let grow = try runGrowkit(["grow", small, grown, "--depth", "identity:2", "--schedule", "continue"])
+        #expect(grow.status == 0, "\(grow.stderr)")
+        let before = try CheckpointReader(path: grown).readAll()
+        let record = try #require(before.provenance.last?.growth)
+        #expect(!record.newTensors.isEmpty)
+
+        let onlyNew = folder.appendingPathComponent("only-new.h5").path
+        let run = try runGrowkit(["train", "--resume", grown, "--out", onlyNew, "--steps", "5", "--train-only", "new"] + common)
+        #expect(run.status == 0, "\(run.stderr)")
+        let after = try CheckpointReader(path: onlyNew).readAll()
+        #expect(after.trainer.step == 5)
+        for name in before.orderedNames {
+            let old = before.optimizerState[name]!, new = after.optimizerState[name]!
+            if record.newTensors.contains(name) {
+                #expect(new.step == old.step + 3, "\(name) trains")
+            } else {
+                #expect(after.parameters[name]!.data.map(\.bitPattern) == before.parameters[name]!.data.map(\.bitPattern), "\(name) frozen")
+                #expect(new.expAvg == old.expAvg && new.expAvgSq == old.expAvgSq && new.step == old.step, "\(name) moments untouched")
+            }
+        }
+        let changed = record.newTensors.filter { after.parameters[$0]! != before.parameters[$0]! }
+        #expect(changed.contains { $0.hasSuffix("o_proj.weight") }, "the new blocks' zero output projections start to train")
+
+        let all = folder.appendingPathComponent("all.h5").path
+        let resumed = try runGrowkit(["train", "--resume", grown, "--out", all, "--steps", "4", "--json"] + common)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        // Refused on a state whose last record is not a growth.
+        let refused = try runGrowkit(["train", "--resume", small, "--out", all, "--steps", "3", "--train-only", "new"] + common)
+        expectCleanFailure(refused, mentioning: ["--train-only new", small, "--train-only all"])
     }
 }
