@@ -4,6 +4,13 @@ extension Kernels {
     /// torch's `ignore_index` default: targets equal to it do not count.
     public static let ignoreIndex: Int32 = -100
 
+    /// How many of `targets` count (are not ``ignoreIndex``): the denominator of the mean loss.
+    public static func validTargetCount(_ targets: [Int32]) -> Int {
+        var count = 0
+        for target in targets where target != ignoreIndex { count += 1 }
+        return count
+    }
+
     /// Softmax cross-entropy per position, with `m = max_j z_nj`:
     ///
     /// `loss_n = log(sum_j exp(z_nj - m)) - (z_{n, target_n} - m)` (0 where `target_n == ignoreIndex`),

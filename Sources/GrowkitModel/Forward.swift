@@ -32,7 +32,7 @@ extension ModelWeights {
             where target != Kernels.ignoreIndex && (target < 0 || Int(target) >= V) {
                 throw .tokenOutOfRange(what: "target", batch: n / T, position: n % T, token: Int(target), vocabSize: V)
             }
-            let valid = targets.reduce(0) { $0 + ($1 == Kernels.ignoreIndex ? 0 : 1) }
+            let valid = Kernels.validTargetCount(targets)
             guard valid > 0 else { throw .noValidTargets }
             acts.targets.update(from: targets, count: B * T)
             acts.validTargetCount = valid

@@ -29,6 +29,10 @@ public struct AdamWOptimizer: Sendable {
     public var steps: [Int]
     public var decays: [Bool]
     public var trainable: [Bool]
+    /// Per tensor: offset and element count in the flat vectors (copied out of `layout` once, so the
+    /// update loop reads two integers and allocates nothing, in unoptimized builds too).
+    let offsets: [Int]
+    let counts: [Int]
 
     /// Fresh moments (`step = 0`, the default decay grouping) or the given per-parameter states.
     public init(config: ModelConfig, hyperparameters: AdamWHyperparameters,
@@ -41,6 +45,8 @@ public struct AdamWOptimizer: Sendable {
         steps = [Int](repeating: 0, count: layout.specs.count)
         decays = layout.specs.map(\.defaultWeightDecay)
         trainable = [Bool](repeating: true, count: layout.specs.count)
+        offsets = layout.offsets
+        counts = layout.specs.map(\.elementCount)
         guard let states else { return }
         for (i, spec) in layout.specs.enumerated() {
             guard let state = states[spec.name] else { continue }
@@ -69,22 +75,8 @@ public struct AdamWOptimizer: Sendable {
     /// norm in float32; the difference is far below float32 tolerance of the clipped update).
     public func gradientNorm(_ gradients: UnsafePointer<Float>) -> Double {
         var total = 0.0
-        for (i, spec) in layout.specs.enumerated() where trainable[i] {
-            let g = gradients + layout.offsets[i]
-            var sum = 0.0
-            var acc = SIMD8<Float>()
-            let vectorEnd = spec.elementCount & ~7
-            var j = 0
-            while j < vectorEnd {
-                let v = UnsafeRawPointer(g + j).loadUnaligned(as: SIMD8<Float>.self)
-                acc += v * v
-                j += 8
-                // Flush to float64 every 1024 elements so the float32 partial sums stay short.
-                if j & 1023 == 0 { sum += Double(acc.sum()); acc = SIMD8() }
-            }
-            sum += Double(acc.sum())
-            while j < spec.elementCount { sum += Double(g[j]) * Double(g[j]); j += 1 }
-            total += sum
+        for i in counts.indices where trainable[i] {
+            total += Kernels.sumOfSquares(gradients + offsets[i], count: counts[i])
         }
         return total.squareRoot()
     }
@@ -105,19 +97,19 @@ public struct AdamWOptimizer: Sendable {
         parameters.withUnsafeMutableBufferPointer { p in
             expAvg.withUnsafeMutableBufferPointer { m in
                 expAvgSq.withUnsafeMutableBufferPointer { v in
-                    for (i, spec) in layout.specs.enumerated() where trainable[i] {
+                    for i in counts.indices where trainable[i] {
                         steps[i] += 1
                         let t = Double(steps[i])
                         // torch computes these scalars in Python floats (float64), then the kernels use float32.
                         let stepSize = lr / (1 - pow(h.beta1, t))
                         let correction2 = (1 - pow(h.beta2, t)).squareRoot()
-                        let scalars = AdamScalars(
+                        let scalars = Kernels.AdamWScalars(
                             decay: decays[i] ? Float(1 - lr * h.weightDecay) : 1, beta1: Float(1 - h.beta1),
-                            beta2: Float(h.beta2), oneMinusBeta2: Float(1 - h.beta2), stepSize: Float(stepSize),
-                            correction2: Float(correction2), eps: Float(h.eps), clip: clip)
-                        let o = layout.offsets[i]
-                        Self.update(p.baseAddress! + o, gradients + o, m.baseAddress! + o, v.baseAddress! + o,
-                                    count: spec.elementCount, scalars)
+                            beta2: Float(h.beta2), stepSize: Float(stepSize), correction2: Float(correction2),
+                            eps: Float(h.eps), clip: clip)
+                        let o = offsets[i]
+                        Kernels.adamw(param: p.baseAddress! + o, grad: gradients + o, expAvg: m.baseAddress! + o,
+                                      expAvgSq: v.baseAddress! + o, count: counts[i], scalars)
                     }
                 }
             }
@@ -125,29 +117,4 @@ public struct AdamWOptimizer: Sendable {
         hyperparameters.lr = lr
         return norm
     }
-
-    struct AdamScalars {
-        var decay, beta1, beta2, oneMinusBeta2, stepSize, correction2, eps, clip: Float
-    }
-
-    /// The elementwise update of one tensor, split over the workers for large tensors.
-    static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-                       _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count: Int,
-                       _ s: AdamScalars) {
-        Parallel.chunks(count, minimumChunk: 1 << 15, sharing: (p, g, m, v, s)) { shared, range in
-            let (p, g, m, v, s) = shared
-            for j in range {
-                // Clipping multiplies the gradient in place, as clip_grad_norm_ does.
-                let grad = s.clip == 1 ? g[j] : g[j] * s.clip
-                g[j] = grad
-                let theta = p[j] * s.decay
-                let mj = m[j] + s.beta1 * (grad - m[j])
-                let vj = v[j] * s.beta2 + s.oneMinusBeta2 * grad * grad
-                m[j] = mj
-                v[j] = vj
-                p[j] = theta + -s.stepSize * (mj / (vj.squareRoot() / s.correction2 + s.eps))
-            }
-        }
-    }
 }
-

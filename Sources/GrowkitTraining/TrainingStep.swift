@@ -66,9 +66,7 @@ public final class TrainingStepper {
     @discardableResult
     public func step() throws(TrainingError) -> StepOutcome {
         var valid = 0
-        for a in 0..<accumulation {
-            for target in targets[a] where target != Kernels.ignoreIndex { valid += 1 }
-        }
+        for a in 0..<accumulation { valid += Kernels.validTargetCount(targets[a]) }
         guard valid > 0 else { throw .model(.noValidTargets) }
         let scale = 1 / Float(valid)
         gradients.zeroParameters()
