@@ -10,7 +10,8 @@ case "storage": StorageBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "state": StateBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "forward": ForwardBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "data": DataBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "train": TrainBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
-    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data")
+    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, train")
     exit(arguments.first == nil ? 0 : 2)
 }
