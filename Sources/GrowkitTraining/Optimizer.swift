@@ -85,9 +85,10 @@ public struct AdamWOptimizer: Sendable {
     /// gradients to global norm `maxGradNorm` when given (torch: `g *= min(1, max / (norm + 1e-6))`).
     /// - Returns: the global gradient norm before clipping.
     @discardableResult
+    /// - Parameter norm: ``gradientNorm(_:)`` of `gradients` when the caller already has it.
     public mutating func step(parameters: inout [Float], gradients: UnsafeMutablePointer<Float>, lr: Double,
-                              maxGradNorm: Double?) -> Double {
-        let norm = gradientNorm(gradients)
+                              maxGradNorm: Double?, norm given: Double? = nil) -> Double {
+        let norm = given ?? gradientNorm(gradients)
         var clip: Float = 1
         if let maxGradNorm, maxGradNorm > 0 {
             let coefficient = maxGradNorm / (norm + 1e-6)

@@ -10,6 +10,10 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
     case model(ModelError)
     /// The loss of a step came out NaN or infinite; nothing was updated and nothing saved.
     case nonFiniteLoss(step: Int, loss: Double, lastCheckpoint: String?)
+    /// The gradient norm came out NaN or infinite although the loss was finite; nothing was updated.
+    case nonFiniteGradient(step: Int, lastCheckpoint: String?)
+    /// `--out` names an existing file that is not the checkpoint being resumed.
+    case outputExists(path: String)
     /// The model config file failed its schema (`field` nil: the file as a whole).
     case invalidConfigFile(path: String, field: String?, problem: String)
     /// Reading or writing a checkpoint failed (its sentence names the file).
@@ -33,6 +37,12 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
             "the loss became \(loss) at step \(step), so training stopped before that update"
                 + (last.map { "; the last good checkpoint is \($0): resume from it" } ?? "; no checkpoint was saved yet: start again")
                 + " with a lower learning rate or tighter gradient clipping."
+        case .nonFiniteGradient(let step, let last):
+            "the gradient norm became NaN or infinite at step \(step) although the loss was finite, so training stopped before that update"
+                + (last.map { "; the last good checkpoint is \($0): resume from it" } ?? "; no checkpoint was saved yet: start again")
+                + " with a lower learning rate."
+        case .outputExists(let path):
+            "\(path) already exists and is not the checkpoint being resumed; choose another --out, or continue it with --resume \(path)."
         case .invalidConfigFile(let path, let field, let problem):
             if let field { "model config \(path): field \(field) \(problem); fix it (schema: schemas/model-config-v1.schema.json)." }
             else { "model config \(path) \(problem); give a JSON object with the fields of schemas/model-config-v1.schema.json." }

@@ -61,8 +61,9 @@ public final class TrainingStepper {
     /// One update: for each micro-batch a forward and a backward pass of the loss
     /// `sum_n loss_n / (valid targets of all micro-batches)`, so A micro-batches of B rows give the
     /// gradient of one batch of A x B rows; then clipping and AdamW at the schedule's LR.
-    /// - Throws: ``TrainingError/nonFiniteLoss(step:loss:)`` before touching the weights when the
-    ///   loss is NaN or infinite; ``TrainingError/model(_:)`` for bad token ids.
+    /// - Throws: ``TrainingError/nonFiniteLoss(step:loss:lastCheckpoint:)`` or
+    ///   ``TrainingError/nonFiniteGradient(step:lastCheckpoint:)`` before touching the weights;
+    ///   ``TrainingError/model(_:)`` for bad token ids.
     @discardableResult
     public func step() throws(TrainingError) -> StepOutcome {
         var valid = 0
@@ -81,9 +82,12 @@ public final class TrainingStepper {
         } catch { throw .model(error) }
         let loss = total / Double(valid)
         guard loss.isFinite else { throw .nonFiniteLoss(step: stepsTaken + 1, loss: loss, lastCheckpoint: nil) }
+        // A finite loss can still back-propagate an overflow; updating with it would poison the weights.
+        let norm = optimizer.gradientNorm(gradients.parameters)
+        guard norm.isFinite else { throw .nonFiniteGradient(step: stepsTaken + 1, lastCheckpoint: nil) }
         let lr = schedule.learningRate(atStep: stepsTaken)
-        let norm = optimizer.step(parameters: &weights.values, gradients: gradients.parameters, lr: lr,
-                                  maxGradNorm: maxGradNorm)
+        optimizer.step(parameters: &weights.values, gradients: gradients.parameters, lr: lr, maxGradNorm: maxGradNorm,
+                       norm: norm)
         stepsTaken += 1
         return StepOutcome(step: stepsTaken, loss: loss, lr: lr, gradientNorm: norm)
     }

@@ -5,127 +5,9 @@ import GrowkitModel
 import GrowkitRandom
 import GrowkitState
 
-/// What `growkit train` was asked to do. Options left nil take the checkpoint's value on
-/// resume and a documented default in a new run (docs/TRAINING.md).
-public struct TrainingPlan: Sendable {
-    public enum Start: Sendable {
-        /// A new run of this model, initialised GPT-2 style from `seed`.
-        case new(config: ModelConfig, seed: UInt64)
-        /// Continue the checkpoint at `path`; `config` (when given) must equal its config.
-        case resume(path: String, config: ModelConfig?)
-    }
-
-    /// Which tensors the optimizer updates.
-    public enum TrainOnly: String, Sendable, CaseIterable {
-        case all
-        /// What the last growth added (its provenance record); the rest frozen, moments untouched.
-        case new
-    }
-
-    public var start: Start
-    public var dataPath: String
-    public var dataFormat: TokenFileFormat?
-    /// The last fraction of the data is held out for evaluation.
-    public var validationFraction = 0.1
-    /// The checkpoint written every `saveEvery` steps and at the end (atomically replaced).
-    public var outputPath: String
-    public var batchSize: Int?
-    public var seqLen: Int?
-    /// Micro-batches per update (gradient accumulation).
-    public var accumulation = 1
-    /// Train until the trainer's step count reaches this.
-    public var steps: Int?
-    /// Or until tokens seen reach this (whichever comes first).
-    public var tokens: Int?
-    public var evalEvery: Int?
-    public var evalBatches = 4
-    public var saveEvery: Int?
-    /// Changes to the checkpoint's schedule (resume) or the default one (new run).
-    public var scheduleChanges = ScheduleChanges()
-    public var optimizerChanges = OptimizerChanges()
-    public var maxGradNorm: Double? = 1.0
-    public var trainOnly = TrainOnly.all
-    public var zstdLevel: Int?
-    public var toolVersion = "unknown"
-
-    public init(start: Start, dataPath: String, outputPath: String) {
-        self.start = start
-        self.dataPath = dataPath
-        self.outputPath = outputPath
-    }
-}
-
-/// Options that replace single attributes of `/schedule` (nil: keep).
-public struct ScheduleChanges: Sendable, Equatable {
-    public var kind: Schedule.Kind?
-    public var peakLR: Double?
-    public var minLR: Double?
-    public var warmupSteps: Int?
-    public var totalSteps: Int?
-    public var decaySteps: Int?
-    public var rewarmStart: Int?
-    public var rewarmSteps: Int?
-
-    public init() {}
-
-    public func applied(to base: Schedule) -> Schedule {
-        var s = base
-        if let kind { s.kind = kind }
-        if let peakLR { s.peakLR = peakLR }
-        if let minLR { s.minLR = minLR }
-        if let warmupSteps { s.warmupSteps = warmupSteps }
-        if let totalSteps { s.totalSteps = totalSteps }
-        if let decaySteps { s.decaySteps = decaySteps }
-        if let rewarmStart { s.rewarmStart = rewarmStart }
-        if let rewarmSteps { s.rewarmSteps = rewarmSteps }
-        return s
-    }
-}
-
-/// Options that replace single AdamW hyperparameters (nil: keep).
-public struct OptimizerChanges: Sendable, Equatable {
-    public var beta1: Double?
-    public var beta2: Double?
-    public var eps: Double?
-    public var weightDecay: Double?
-
-    public init() {}
-
-    public func applied(to base: AdamWHyperparameters) -> AdamWHyperparameters {
-        var h = base
-        if let beta1 { h.beta1 = beta1 }
-        if let beta2 { h.beta2 = beta2 }
-        if let eps { h.eps = eps }
-        if let weightDecay { h.weightDecay = weightDecay }
-        return h
-    }
-}
-
-/// Reported as training goes, for the CLI to render.
-public enum TrainingEvent: Sendable {
-    /// `fraction`: of this run's steps done.
-    case step(StepOutcome, tokensSeen: Int, tokensPerSecond: Double, secondsLeft: Double?, fraction: Double)
-    case evaluated(step: Int, loss: Double)
-    case saved(path: String, step: Int)
-}
-
-/// The end of a run (`growkit train --json`).
-public struct TrainingSummary: Sendable, Codable, Equatable {
-    public var checkpoint: String
-    public var firstStep: Int
-    public var lastStep: Int
-    public var tokensSeen: Int
-    public var finalLoss: Double?
-    public var validationLoss: Double?
-    public var seconds: Double
-    public var tokensPerSecond: Double
-
-    enum CodingKeys: String, CodingKey {
-        case checkpoint, firstStep = "first_step", lastStep = "last_step", tokensSeen = "tokens_seen",
-             finalLoss = "final_loss", validationLoss = "validation_loss", seconds, tokensPerSecond = "tokens_per_second"
-    }
-}
-
+/// The bundled trainer's loop (`growkit train`, docs/TRAINING.md): load or initialise a state,
+/// read batches in order from the data cursor, step, evaluate, save; the numbers go to the caller
+/// as ``TrainingEvent``s, nothing is printed here.
 public enum Trainer {
     /// Runs `plan` to its end, saving every `saveEvery` steps and at the end.
     /// - Throws: ``TrainingError`` naming the file, option or step; the previous checkpoint at
@@ -138,7 +20,7 @@ public enum Trainer {
         let A = plan.accumulation
         try checkOptions(plan, batchSize: B, seqLen: T, config: state.config, schedule: state.schedule,
                          optimizer: state.optimizer)
-        try checkWritable(plan.outputPath)
+        try checkOutput(plan)
 
         let source: TokenSource, train: TokenSource, validation: TokenSource
         do {
@@ -153,8 +35,7 @@ public enum Trainer {
         }
         var sampler: SequentialSampler
         do {
-            sampler = try SequentialSampler(source: train, batchSize: B, seqLen: T,
-                                            cursor: min(state.trainer.dataCursor, train.count))
+            sampler = try SequentialSampler(source: train, batchSize: B, seqLen: T, cursor: state.trainer.dataCursor)
         } catch { throw .data(error) }
 
         let weights: ModelWeights
@@ -188,10 +69,11 @@ public enum Trainer {
             }
             let outcome: StepOutcome
             do { outcome = try stepper.step() } catch {
-                if case .nonFiniteLoss(let step, let loss, _) = error {
-                    throw .nonFiniteLoss(step: step, loss: loss, lastCheckpoint: lastSaved)
+                switch error {
+                case .nonFiniteLoss(let step, let loss, _): throw .nonFiniteLoss(step: step, loss: loss, lastCheckpoint: lastSaved)
+                case .nonFiniteGradient(let step, _): throw .nonFiniteGradient(step: step, lastCheckpoint: lastSaved)
+                default: throw error
                 }
-                throw error
             }
             state.trainer.step = outcome.step
             state.trainer.tokensSeen += tokensPerStep
@@ -326,14 +208,22 @@ public enum Trainer {
         }
     }
 
-    /// The output's folder must exist and be writable before the first step is spent.
-    static func checkWritable(_ path: String) throws(TrainingError) {
+    /// Before the first step is spent: the output's folder must exist and be writable, and an
+    /// existing file there must be the checkpoint being resumed (a new run never replaces another run).
+    static func checkOutput(_ plan: TrainingPlan) throws(TrainingError) {
+        let path = plan.outputPath
         let folder = (path as NSString).deletingLastPathComponent
         let dir = folder.isEmpty ? "." : folder
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue,
               FileManager.default.isWritableFile(atPath: dir)
         else { throw .outputNotWritable(path: path) }
+        if FileManager.default.fileExists(atPath: path) {
+            let resumed = resumePath(plan).map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath() }
+            guard resumed == URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath() else {
+                throw .outputExists(path: path)
+            }
+        }
     }
 
     static func save(_ state: TrainingState, _ stepper: TrainingStepper, to plan: TrainingPlan) throws(TrainingError) {
@@ -351,22 +241,19 @@ public enum Trainer {
     /// Mean loss over the first `evalBatches` batches of the held-out split (the same batches every time).
     static func evaluate(_ weights: ModelWeights, on validation: TokenSource, plan: TrainingPlan, seqLen T: Int,
                          batchSize B: Int) throws(TrainingError) -> Double {
-        do {
-            let acts = try Activations(config: weights.config, batchSize: B, seqLen: T, keepForBackward: false)
-            var sampler = try SequentialSampler(source: validation, batchSize: B, seqLen: T)
-            var total = 0.0
-            for _ in 0..<plan.evalBatches {
-                let batch = try sampler.next()
-                total += Double(try weights.forward(tokens: batch.inputs, targets: batch.targets, activations: acts) ?? .nan)
-            }
-            return total / Double(plan.evalBatches)
-        } catch let error as DataError {
-            throw .data(error)
-        } catch let error as ModelError {
-            throw .model(error)
-        } catch {
-            throw .invalidOption(name: "evaluation", value: "\(error)", requirement: "possible")
+        let acts: Activations
+        do { acts = try Activations(config: weights.config, batchSize: B, seqLen: T, keepForBackward: false) }
+        catch { throw .model(error) }
+        var sampler: SequentialSampler
+        do { sampler = try SequentialSampler(source: validation, batchSize: B, seqLen: T) } catch { throw .data(error) }
+        var total = 0.0
+        for _ in 0..<plan.evalBatches {
+            let batch: TokenBatch
+            do { batch = try sampler.next() } catch { throw .data(error) }
+            do { total += Double(try weights.forward(tokens: batch.inputs, targets: batch.targets, activations: acts) ?? .nan) }
+            catch { throw .model(error) }
         }
+        return total / Double(plan.evalBatches)
     }
 
     /// `--train-only new` (LLaMA Pro, Wu et al. 2024: train only the expanded blocks): the tensors
