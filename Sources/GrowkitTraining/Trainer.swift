@@ -56,6 +56,12 @@ public enum Trainer {
         let tokensPerStep = A * B * T
         let firstStep = state.trainer.step
         let lastStep = targetStep(plan, from: state.trainer, schedule: state.schedule, tokensPerStep: tokensPerStep)
+        guard lastStep > firstStep else {
+            let (name, value) = plan.steps.map { ("--steps", "\($0)") }
+                ?? plan.tokens.map { ("--tokens", "\($0)") } ?? ("the schedule's total_steps", "\(state.schedule.totalSteps)")
+            throw .invalidOption(name: name, value: value,
+                                 requirement: "beyond where the run stands (step \(firstStep), \(state.trainer.tokensSeen) tokens seen): it counts in total, not additional, so pass a larger value")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var lastSaved: String? = FileManager.default.fileExists(atPath: plan.outputPath) ? plan.outputPath : nil

@@ -83,6 +83,9 @@ struct TrainCommandTests {
         let resumed = try runGrowkit(["train", "--resume", out, "--config", config, "--data", jargon, "--out", out,
                                       "--steps", "2", "--batch-size", "3"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
+        // --steps counts in total: a value the run has already reached trains nothing and says so.
+        let reached = try runGrowkit(["train", "--resume", out, "--data", jargon, "--out", out, "--steps", "2"])
+        expectCleanFailure(reached, mentioning: ["--steps is 2", "step 2", "in total"])
     }
 
     @Test func nonFiniteLossStopsNamingTheStep() throws {
