@@ -38,15 +38,16 @@ public enum Trainer {
             sampler = try SequentialSampler(source: train, batchSize: B, seqLen: T, cursor: state.trainer.dataCursor)
         } catch { throw .data(error) }
 
-        let weights: ModelWeights
-        do { weights = try ModelWeights(config: state.config, parameters: state.parameters) } catch { throw .model(error) }
         var optimizer = AdamWOptimizer(config: state.config, hyperparameters: state.optimizer, states: state.optimizerState)
         if plan.trainOnly == .new {
             optimizer.trainable = try newTensors(state, path: resumePath(plan) ?? "the new run", layout: optimizer.layout)
         }
         let stepper: TrainingStepper
         do {
-            stepper = try TrainingStepper(weights: weights, optimizer: optimizer, schedule: state.schedule,
+            // The packed weights go straight into the stepper (no second owner), so the first update
+            // does not copy them.
+            stepper = try TrainingStepper(weights: ModelWeights(config: state.config, parameters: state.parameters),
+                                          optimizer: optimizer, schedule: state.schedule,
                                           maxGradNorm: plan.maxGradNorm, step: state.trainer.step, batchSize: B,
                                           seqLen: T, accumulation: A)
         } catch { throw .model(error) }

@@ -38,6 +38,27 @@ struct TrainCommandTests {
         #expect(inspect.stdout.contains("\"data_cursor\""))
     }
 
+    /// The three data formats: UTF-8 text as bytes, zstd-compressed text (above), a uint16 token file.
+    @Test func trainsOnPlainTextAndOnUInt16Tokens() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try writeConfig(smallConfig, in: folder)
+        let text = folder.appendingPathComponent("corpus.txt").path
+        try String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 200).write(toFile: text, atomically: true, encoding: .utf8)
+        let bin = folder.appendingPathComponent("train.bin").path
+        var tokens = [UInt16](repeating: 0, count: 20_000)
+        for i in tokens.indices { tokens[i] = UInt16((i * 7 + i / 13) % 256) }
+        try Data(bytes: &tokens, count: tokens.count * 2).write(to: URL(fileURLWithPath: bin))
+        for (data, name) in [(text, "text.h5"), (bin, "bin.h5")] {
+            let out = folder.appendingPathComponent(name).path
+            let run = try runGrowkit(["train", "--config", config, "--data", data, "--out", out, "--steps", "3",
+                                      "--batch-size", "2", "--seq-len", "16", "--json"])
+            #expect(run.status == 0, "\(data): \(run.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            #expect(summary?["last_step"] as? Int == 3)
+        }
+    }
+
     @Test func dataShorterThanOneBatchIsAClearError() throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
