@@ -18,10 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
-        // System libraries, found by pkg-config (Debian: libhdf5-dev, libzstd-dev, libopenblas-dev).
+        // System libraries, found by pkg-config (Debian: libhdf5-dev, libzstd-dev, libopenblas-dev, libssl-dev).
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "GrowkitRandom"),
         .target(name: "GrowkitParallel"),  // leaf: the worker pool of the kernels and the checked reads
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "GrowkitStorage", dependencies: ["CHDF5", "CZstd", "CFletcher32", "GrowkitParallel"]),
         .target(name: "GrowkitData", dependencies: ["CZstd", "GrowkitRandom"]),
         .target(name: "GrowkitState", dependencies: ["GrowkitRandom"]),
-        .target(name: "GrowkitCheckpoint", dependencies: ["GrowkitState", "GrowkitStorage"]),
+        .target(name: "GrowkitCheckpoint", dependencies: ["GrowkitState", "GrowkitStorage", "COpenSSL"]),
         // Optimized in debug builds too: the tests check the kernels as users run them (the
         // forward pass allocates nothing only once generics are specialized), and 10x faster.
         .target(
@@ -98,6 +99,9 @@ let package = Package(
             name: "GrowkitTrainingTests",
             dependencies: ["GrowkitTraining", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint", "GrowkitStorage", "GrowkitData",
                            "CAllocationCounter"]),
+        .testTarget(
+            name: "GrowkitVerifyTests",
+            dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint"]),
         .testTarget(
             name: "GrowkitCLITests",
             dependencies: ["growkit", "GrowkitState", "GrowkitCheckpoint", "GrowkitTestSupport"]),

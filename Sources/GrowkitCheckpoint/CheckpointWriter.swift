@@ -10,7 +10,8 @@ import Darwin
 ///
 /// `init` creates a temporary file next to the destination (GrowkitStorage's
 /// `AtomicHDF5Writer`) and writes every non-tensor part: root attributes,
-/// `/config`, `/optimizer`, `/schedule`, `/trainer`, `/history`, `/provenance`.
+/// `/config`, `/optimizer`, `/schedule`, `/trainer`, `/history`; `/provenance/records` is
+/// written by ``commit()`` (``setProvenance(_:)`` may replace it until then).
 /// Then ``write(parameter:value:state:)`` writes one parameter with its two
 /// moments, in any order. ``commit()`` refuses while a parameter of the table
 /// is missing; otherwise it fsyncs and renames the file onto its final name.
@@ -43,7 +44,7 @@ public final class CheckpointWriter {
     public let options: Options
     private let writer: AtomicHDF5Writer
     private let specs: [String: ParameterSpec]
-    private var written: Set<String> = []
+    private var written: Set<Written> = []
     private var committed = false
 
     /// The temporary file being written until `commit()`.
@@ -66,6 +67,7 @@ public final class CheckpointWriter {
         if let inputPath, Self.sameFile(path, inputPath) { throw .outputIsInput(file: path) }
         self.path = path
         self.metadata = metadata
+        self.provenance = metadata.provenance
         self.options = options
         self.specs = Dictionary(uniqueKeysWithValues: metadata.config.parameters().map { ($0.name, $0) })
         do {
@@ -82,41 +84,77 @@ public final class CheckpointWriter {
 
     /// Writes parameter `name` (dotted) and its AdamW state.
     public func write(parameter name: String, value: Tensor, state: AdamParameterState) throws(StateError) {
+        for role in TensorRole.allCases where written.contains(Written(name: name, role: role)) {
+            throw .invalidWrite(file: path, object: name, problem: "its \(role.rawValue) was already written; write each parameter once")
+        }
+        try write(.parameter, of: name, tensor: value)
+        try write(.expAvg, of: name, tensor: state.expAvg, step: state.step, applyWeightDecay: state.applyWeightDecay)
+        try write(.expAvgSq, of: name, tensor: state.expAvgSq)
+    }
+
+    /// Writes one tensor of parameter `name`: its value, exp_avg (with the parameter's AdamW
+    /// `step` and weight-decay flag, stored as exp_avg's attributes) or exp_avg_sq. A stream
+    /// that makes the three one after another holds one of them at a time.
+    public func write(_ role: TensorRole, of name: String, tensor: Tensor, step: Int = 0,
+                      applyWeightDecay: Bool = false) throws(StateError) {
         guard let spec = specs[name] else { throw .unknownParameter(file: path, name: name) }
-        guard !written.contains(name) else {
-            throw .invalidWrite(file: path, object: name, problem: "it was already written; write each parameter once")
+        guard !written.contains(Written(name: name, role: role)) else {
+            throw .invalidWrite(file: path, object: name, problem: "its \(role.rawValue) was already written; write each tensor once")
         }
-        for (label, tensor) in [("the value", value), ("exp_avg", state.expAvg), ("exp_avg_sq", state.expAvgSq)]
-        where tensor.shape != spec.shape {
-            throw .invalidWrite(file: path, object: name, problem: "\(label) has shape \(tensor.shape) but the config implies \(spec.shape)")
+        guard tensor.shape == spec.shape else {
+            throw .invalidWrite(file: path, object: name, problem: "\(role == .parameter ? "the value" : role.rawValue) has shape \(tensor.shape) but the config implies \(spec.shape)")
         }
-        guard state.step >= 0 else {
-            throw .invalidWrite(file: path, object: name, problem: "its step is \(state.step); it must be >= 0")
+        guard step >= 0 else {
+            throw .invalidWrite(file: path, object: name, problem: "its step is \(step); it must be >= 0")
         }
         let file = writer.file
         let level = options.zstdLevel.map { Int32($0) }
         try storage { () throws(StorageError) in
-            let parameterPath = CheckpointLayout.parameterPath(spec)
-            if options.parametersAsBFloat16 {
-                let bits = BFloat16.bits(from: value.data)
-                let dataset = try file.writeDataset(parameterPath, bits, shape: spec.shape, options: Self.tensorOptions(spec, 2, level))
+            switch role {
+            case .parameter where options.parametersAsBFloat16:
+                let bits = BFloat16.bits(from: tensor.data)
+                let dataset = try file.writeDataset(CheckpointLayout.parameterPath(spec), bits, shape: spec.shape,
+                                                    options: Self.tensorOptions(spec, 2, level))
                 try dataset.setAttribute("dtype", string: "bfloat16")
-            } else {
-                try file.writeDataset(parameterPath, value.data, shape: spec.shape, options: Self.tensorOptions(spec, 4, level))
+            case .parameter:
+                try file.writeDataset(CheckpointLayout.parameterPath(spec), tensor.data, shape: spec.shape,
+                                      options: Self.tensorOptions(spec, 4, level))
+            case .expAvg:
+                let expAvg = try file.writeDataset(CheckpointLayout.expAvgPath(spec), tensor.data, shape: spec.shape,
+                                                   options: Self.tensorOptions(spec, 4, level))
+                try expAvg.setAttribute("step", int: step)
+                try expAvg.setAttribute("apply_weight_decay", bool: applyWeightDecay)
+            case .expAvgSq:
+                try file.writeDataset(CheckpointLayout.expAvgSqPath(spec), tensor.data, shape: spec.shape,
+                                      options: Self.tensorOptions(spec, 4, level))
             }
-            let expAvg = try file.writeDataset(CheckpointLayout.expAvgPath(spec), state.expAvg.data, shape: spec.shape,
-                                               options: Self.tensorOptions(spec, 4, level))
-            try expAvg.setAttribute("step", int: state.step)
-            try expAvg.setAttribute("apply_weight_decay", bool: state.applyWeightDecay)
-            try file.writeDataset(CheckpointLayout.expAvgSqPath(spec), state.expAvgSq.data, shape: spec.shape,
-                                  options: Self.tensorOptions(spec, 4, level))
         }
-        written.insert(name)
+        written.insert(Written(name: name, role: role))
+    }
+
+    private struct Written: Hashable {
+        var name: String
+        var role: TensorRole
+    }
+
+    /// The provenance records `commit()` writes: `metadata.provenance` unless replaced, so a
+    /// record can carry what was only known once the tensors were made (a verification
+    /// result, a checksum computed meanwhile).
+    public private(set) var provenance: [ProvenanceRecord]
+
+    /// Replaces the provenance records to be written by `commit()`.
+    public func setProvenance(_ records: [ProvenanceRecord]) throws(StateError) {
+        var check = metadata
+        check.provenance = records
+        if let problem = check.problem() { throw .invalidWrite(file: path, object: "/provenance", problem: problem) }
+        provenance = records
     }
 
     /// Names of the table not written yet, in canonical order.
     public var missingParameters: [String] {
-        metadata.config.parameters().map(\.name).filter { !written.contains($0) }
+        metadata.config.parameters().map(\.name).filter { name in
+            TensorRole.allCases.contains { !written.contains(Written(name: name, role: $0)) }
+        }
     }
 
     /// Checks that every parameter was written, then makes the file appear under
@@ -129,6 +167,8 @@ public final class CheckpointWriter {
             committed = true
             throw .incompleteCheckpoint(file: path, missing: missing)
         }
+        let records = provenance.map { $0.jsonString() }
+        try storage { () throws(StorageError) in try writer.file.writeStringDataset(CheckpointLayout.provenancePath, records) }
         committed = true
         try storage { () throws(StorageError) in try writer.commit() }
     }
@@ -249,6 +289,5 @@ public final class CheckpointWriter {
         try file.writeDataset("/history/tokens", h.tokens.map { Int64($0) }, shape: [h.count])
 
         try file.createGroup("provenance")
-        try file.writeStringDataset(CheckpointLayout.provenancePath, metadata.provenance.map { $0.jsonString() })
     }
 }

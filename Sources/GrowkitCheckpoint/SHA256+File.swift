@@ -1,26 +1,43 @@
-import Foundation
+import COpenSSL
 import GrowkitState
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension SHA256 {
-    /// Lowercase hex digest of a file's bytes, read in 1 MiB blocks.
+    /// Lowercase hex digest of a file's bytes, read in 4 MiB blocks and hashed by libcrypto
+    /// (SHA-NI where the CPU has it: the input of a multi-GB `grow` is hashed in about a
+    /// second instead of several). The in-memory ``SHA256`` gives the same digest.
     public static func hex(ofFile path: String) throws(StateError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileManager.default.fileExists(atPath: path)
-                ? .storage(.ioFailure(file: path, operation: "opening to compute its SHA-256", reason: "permission denied or unreadable"))
-                : .storage(.fileNotFound(file: path))
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? .storage(.fileNotFound(file: path))
+                : .storage(.ioFailure(file: path, operation: "opening to compute its SHA-256", reason: String(cString: strerror(errno))))
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
+        defer { close(fd) }
+        guard let context = EVP_MD_CTX_new() else {
+            throw .storage(.ioFailure(file: path, operation: "computing its SHA-256", reason: "libcrypto could not allocate a digest context"))
+        }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+            throw .storage(.ioFailure(file: path, operation: "computing its SHA-256", reason: "libcrypto has no SHA-256"))
+        }
+        let block = UnsafeMutableRawPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { block.deallocate() }
         while true {
-            let block: Data?
-            do {
-                block = try handle.read(upToCount: 1 << 20)
-            } catch {
-                throw .storage(.ioFailure(file: path, operation: "reading to compute its SHA-256", reason: "\(error)"))
+            let count = read(fd, block, 4 << 20)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw .storage(.ioFailure(file: path, operation: "reading to compute its SHA-256", reason: String(cString: strerror(errno))))
             }
-            guard let block, !block.isEmpty else { break }
-            hasher.update(block)
+            if count == 0 { break }
+            EVP_DigestUpdate(context, block, count)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &digest, &length)
+        return digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -76,30 +76,48 @@ extension GrowthPlan {
         return grownMetadata
     }
 
-    /// Makes every grown tensor in canonical order, reading each one's source through
-    /// `read` and handing the result to `write`: the caller streams, so at most a few
-    /// tensors are in memory (the last source read is kept, since depth growth reads
-    /// the same block's tensors again and a random fill's reference is usually its source).
+    /// Makes every grown tensor, reading sources through `read` and handing each result
+    /// to `write`, one component at a time: the recipes that share a source run together,
+    /// so every source tensor is read once (depth growth copies a block several times), and
+    /// at most one source tensor and one grown tensor are held, the caller streams the rest.
+    ///
+    /// - Parameters:
+    ///   - components: which tensors to make (`[.value]` for a forward pass alone).
+    ///   - read: one component of a source parameter (dotted name).
+    ///   - sourceOptimizerState: a source parameter's AdamW step and weight-decay flag.
+    ///   - write: a grown tensor, with the grown parameter's step and decay flag.
     public func run<Failure: Error>(
         optimizer: OptimizerTransfer,
-        read: (String) throws(Failure) -> (value: Tensor, state: AdamParameterState),
-        write: (TensorRecipe, Tensor, AdamParameterState) throws(Failure) -> Void
+        components: [TensorComponent] = TensorComponent.allCases,
+        read: (String, TensorComponent) throws(Failure) -> Tensor,
+        sourceOptimizerState: (String) throws(Failure) -> (step: Int, applyWeightDecay: Bool),
+        write: (TensorRecipe, TensorComponent, Tensor, _ step: Int, _ applyWeightDecay: Bool) throws(Failure) -> Void
     ) throws(Failure) {
-        var cached: (name: String, tensors: (value: Tensor, state: AdamParameterState))? = nil
-        func fetch(_ name: String) throws(Failure) -> (value: Tensor, state: AdamParameterState) {
-            if let cached, cached.name == name { return cached.tensors }
-            let tensors = try read(name)
-            cached = (name, tensors)
-            return tensors
-        }
+        var groups: [[TensorRecipe]] = []
+        var groupOfSource: [String: Int] = [:]
         for recipe in recipes {
-            let source = try recipe.source.map { name throws(Failure) in try fetch(name) }
-            var reference: Tensor? = nil
-            if recipe.fill == .random, let name = recipe.randomReference {
-                reference = name == recipe.source ? source?.value : try fetch(name).value
+            if let source = recipe.source, let index = groupOfSource[source] {
+                groups[index].append(recipe)
+            } else {
+                if let source = recipe.source { groupOfSource[source] = groups.count }
+                groups.append([recipe])
             }
-            let (value, state) = recipe.apply(source: source, reference: reference, optimizer: optimizer)
-            try write(recipe, value, state)
+        }
+        for group in groups {
+            let source = group[0].source
+            let state = try source.map { name throws(Failure) in try sourceOptimizerState(name) }
+            for component in components {
+                let sourceTensor = try source.map { name throws(Failure) in try read(name, component) }
+                for recipe in group {
+                    var reference: Tensor? = nil
+                    if component == .value, recipe.fill == .random, let name = recipe.randomReference {
+                        reference = name == source ? sourceTensor : try read(name, .value)
+                    }
+                    let tensor = recipe.make(component, from: sourceTensor, reference: reference, optimizer: optimizer)
+                    try write(recipe, component, tensor, recipe.step(sourceStep: state?.step, optimizer: optimizer),
+                              recipe.applyWeightDecay(source: state?.applyWeightDecay))
+                }
+            }
         }
     }
 }
@@ -111,11 +129,12 @@ extension GrowthPlan {
                       record: ProvenanceRecord) -> TrainingState {
         var parameters: [String: Tensor] = [:]
         var optimizerState: [String: AdamParameterState] = [:]
-        run(optimizer: optimizer, read: { name in (state.parameters[name]!, state.optimizerState[name]!) },
-            write: { recipe, value, moments in
-                parameters[recipe.spec.name] = value
-                optimizerState[recipe.spec.name] = moments
-            })
+        for recipe in recipes {
+            let source = recipe.source.map { (state.parameters[$0]!, state.optimizerState[$0]!) }
+            let reference = recipe.fill == .random ? recipe.randomReference.flatMap { state.parameters[$0] } : nil
+            (parameters[recipe.spec.name], optimizerState[recipe.spec.name]) =
+                recipe.apply(source: source, reference: reference, optimizer: optimizer)
+        }
         return TrainingState(metadata: grownMetadata(state.metadata, schedule: schedule, record: record),
                              parameters: parameters, optimizerState: optimizerState)
     }

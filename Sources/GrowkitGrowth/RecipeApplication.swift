@@ -14,72 +14,115 @@ public enum OptimizerTransfer: String, Sendable, Hashable, CaseIterable, Codable
     case reset
 }
 
+/// One of the three tensors of a parameter in a training state.
+public enum TensorComponent: String, Sendable, Hashable, CaseIterable {
+    case value
+    case expAvg = "exp_avg"
+    case expAvgSq = "exp_avg_sq"
+}
+
 extension TensorRecipe {
-    /// Makes the grown tensor and its AdamW state from its source's.
+    /// Makes the grown tensor and its AdamW state from its source's (all three at once).
     ///
     /// - Parameters:
     ///   - source: the value and AdamW state of ``source`` (ignored when `source` is `nil`).
     ///   - reference: the tensor named ``randomReference``, whose RMS sets the spread of random fills.
     ///   - optimizer: ``OptimizerTransfer/reset`` leaves every moment zero and the step 0.
-    /// - Returns: the grown value and state. The step is the source's when any entry was
-    ///   carried, else 0. torch keeps one step per tensor, so a tensor with both carried
-    ///   and new entries keeps the source's step (docs/GROWTH.md, "Moments").
     public func apply(source state: (value: Tensor, state: AdamParameterState)?, reference: Tensor?,
                       optimizer: OptimizerTransfer) -> (Tensor, AdamParameterState) {
-        let shape = spec.shape
-        var value = Tensor(zeros: shape)
-        var expAvg = Tensor(zeros: shape)
-        var expAvgSq = Tensor(zeros: shape)
-        let fillValue: Float = fill == .one ? 1 : 0
+        let value = make(.value, from: state?.value, reference: reference, optimizer: optimizer)
+        let expAvg = make(.expAvg, from: state?.state.expAvg, reference: nil, optimizer: optimizer)
+        let expAvgSq = make(.expAvgSq, from: state?.state.expAvgSq, reference: nil, optimizer: optimizer)
+        return (value, AdamParameterState(expAvg: expAvg, expAvgSq: expAvgSq,
+                                          step: step(sourceStep: state?.state.step, optimizer: optimizer),
+                                          applyWeightDecay: applyWeightDecay(source: state?.state.applyWeightDecay)))
+    }
+
+    /// The grown parameter's AdamW step: the source's when any entry carries its moments,
+    /// else 0. torch keeps one step per tensor, so a tensor with both carried and new
+    /// entries keeps the source's step (docs/GROWTH.md, "Moments").
+    public func step(sourceStep: Int?, optimizer: OptimizerTransfer) -> Int {
+        optimizer == .carry && !freshMoments && source != nil ? sourceStep ?? 0 : 0
+    }
+
+    /// The weight-decay flag: the source's, or the usual grouping for a new tensor.
+    public func applyWeightDecay(source flag: Bool?) -> Bool { flag ?? spec.defaultWeightDecay }
+
+    /// Makes one grown tensor from the same component of the source (`nil` when ``source`` is `nil`).
+    /// Values follow the recipe's value scales, fill and noise; `exp_avg` is scaled by `s` and
+    /// `exp_avg_sq` by `s^2`; new entries (and every entry with `reset` or fresh moments) get zero moments.
+    public func make(_ component: TensorComponent, from sourceTensor: Tensor?, reference: Tensor?,
+                     optimizer: OptimizerTransfer) -> Tensor {
+        var out = Tensor(zeros: spec.shape)
+        let isValue = component == .value
+        if !isValue && (optimizer == .reset || freshMoments) { return out }
         var rng = Xoshiro256StarStar(seed: seed)
+        let fillValue: Float = !isValue ? 0 : fill == .one ? 1 : 0
         let sigma: Float = {
-            guard fill == .random else { return 0 }
+            guard isValue, fill == .random else { return 0 }
             let rms = reference.map { Self.rms($0.data) } ?? 0
             return rms > 0 ? rms : 0.02
         }()
-        func fillEntry() -> Float { fill == .random ? sigma * rng.nextGaussian() : fillValue }
-        let carry = optimizer == .carry && !freshMoments
-        let decays = state?.state.applyWeightDecay ?? spec.defaultWeightDecay
-
-        guard let state, source != nil else {
-            for i in 0..<value.count { value.data[i] = fillEntry() }
-            return (value, AdamParameterState(expAvg: expAvg, expAvgSq: expAvgSq, step: 0, applyWeightDecay: decays))
+        let random = isValue && fill == .random
+        guard let sourceTensor, source != nil else {
+            for i in 0..<out.count { out.data[i] = random ? sigma * rng.nextGaussian() : fillValue }
+            return out
         }
         let rows = axes[0]
         let columns = axes.count == 2 ? axes[1] : AxisMap.identity(1)
-        let sourceColumns = axes.count == 2 ? state.value.shape[1] : 1
+        let sourceColumns = axes.count == 2 ? sourceTensor.shape[1] : 1
         let blockDiagonal = self.blockDiagonal && axes.count == 2
-        value.data.withUnsafeMutableBufferPointer { out in
-        expAvg.data.withUnsafeMutableBufferPointer { m in
-        expAvgSq.data.withUnsafeMutableBufferPointer { v in
-        state.value.data.withUnsafeBufferPointer { w in
-        state.state.expAvg.data.withUnsafeBufferPointer { m0 in
-        state.state.expAvgSq.data.withUnsafeBufferPointer { v0 in
-            let width = columns.count
-            for i in 0..<rows.count {
-                let si = Int(rows.sources[i])
-                let rowValue = rows.valueScales[i] * valueScale
-                let rowGradient = rows.gradientScales[i] * gradientScale
-                let base = i * width
-                for j in 0..<width {
-                    let sj = Int(columns.sources[j])
-                    if si < 0 || sj < 0 || (blockDiagonal && rows.replicas[i] != columns.replicas[j]) {
-                        out[base + j] = fillEntry()
-                        continue
-                    }
-                    let from = si * sourceColumns + sj
-                    out[base + j] = w[from] * rowValue * columns.valueScales[j]
-                    if carry {
-                        let s = rowGradient * columns.gradientScales[j]
-                        m[base + j] = m0[from] * s
-                        v[base + j] = v0[from] * (s * s)
+        let squared = component == .expAvgSq
+        let runs = ColumnRun.runs(of: columns, value: isValue)
+        out.data.withUnsafeMutableBufferPointer { out in
+            sourceTensor.data.withUnsafeBufferPointer { source in
+                let width = columns.count
+                for i in 0..<rows.count {
+                    let si = Int(rows.sources[i])
+                    let rowScale = isValue ? rows.valueScales[i] * valueScale : rows.gradientScales[i] * gradientScale
+                    let base = i * width
+                    for run in runs {
+                        if si < 0 || run.source < 0 || (blockDiagonal && rows.replicas[i] != run.replica) {
+                            for j in run.start..<(run.start + run.count) {
+                                out[base + j] = random ? sigma * rng.nextGaussian() : fillValue
+                            }
+                            continue
+                        }
+                        var scale = rowScale * run.scale
+                        if squared { scale *= scale }
+                        // Consecutive sources with one scale: a contiguous, vectorizable copy.
+                        let from = si * sourceColumns + run.source, to = base + run.start
+                        for k in 0..<run.count { out[to + k] = source[from + k] * scale }
                     }
                 }
             }
-        }}}}}}
-        if let snr = noiseSNR, axes.count == 2 { addCancellingNoise(to: &value, snr: snr, rng: &rng) }
-        let step = carry ? state.state.step : 0
-        return (value, AdamParameterState(expAvg: expAvg, expAvgSq: expAvgSq, step: step, applyWeightDecay: decays))
+        }
+        if isValue, let snr = noiseSNR, axes.count == 2 { addCancellingNoise(to: &out, snr: snr, rng: &rng) }
+        return out
+    }
+
+    /// A stretch of grown columns `start..<start + count` that copies consecutive source
+    /// columns from `source` (or has none: `source = -1`) with one scale and one replica.
+    private struct ColumnRun {
+        var start: Int, count: Int, source: Int
+        var scale: Float
+        var replica: Int32
+
+        static func runs(of axis: AxisMap, value: Bool) -> [ColumnRun] {
+            var runs: [ColumnRun] = []
+            for j in 0..<axis.count {
+                let source = Int(axis.sources[j]), scale = value ? axis.valueScales[j] : axis.gradientScales[j]
+                if var last = runs.last, last.replica == axis.replicas[j], last.start + last.count == j,
+                   (source < 0 && last.source < 0) || (source >= 0 && last.source >= 0 && last.scale == scale
+                                                       && last.source + last.count == source) {
+                    last.count += 1
+                    runs[runs.count - 1] = last
+                } else {
+                    runs.append(ColumnRun(start: j, count: 1, source: source, scale: scale, replica: axis.replicas[j]))
+                }
+            }
+            return runs
+        }
     }
 
     /// HyperCloning's symmetry breaking (Samragh et al. 2024): the input columns are

@@ -66,6 +66,9 @@ struct GrowCommand: ParsableCommand {
     @Flag(help: "Print the grown config and each tensor's rule; write nothing.")
     var dryRun = false
 
+    @Flag(help: "Before writing, run the same seeded random tokens through both models (growkit verify's check); a function-preserving operator that misses the float32 tolerances writes nothing and fails. The result goes into the provenance record. Holds both models' weights in memory.")
+    var verify = false
+
     @Option(help: ArgumentHelp("ISO 8601 UTC time for the provenance record (default: now).", visibility: .hidden))
     var time: String?
 
@@ -125,34 +128,80 @@ struct GrowCommand: ParsableCommand {
             arguments["rewarm_steps"] = .number(Double(steps))
             if let step { arguments["rewarm_step"] = .number(Double(step)) }
         }
-        let record = ProvenanceRecord(
+        // The input's SHA-256 is computed on another thread while the tensors stream;
+        // the record is completed before commit.
+        let checksum = BackgroundChecksum(path: input)
+        var record = ProvenanceRecord(
             operatorName: "grow", arguments: arguments, source: URL(fileURLWithPath: input).lastPathComponent,
-            sourceSHA256: try SHA256.hex(ofFile: input), toolVersion: growkitVersion,
-            growth: plan.record(operators: operators), time: time ?? ProvenanceRecord.now())
+            toolVersion: growkitVersion, growth: plan.record(operators: operators), time: time ?? ProvenanceRecord.now())
+        let verification = verify ? try GrowVerification.check(plan, reader: reader, input: input, output: output) : nil
+        if let verification, !verification.passed {
+            throw GrowVerification.Failure(output: output, result: verification)
+        }
+        record.verification = verification?.provenanceValue
         let metadata = plan.grownMetadata(reader.metadata, schedule: scheduleTransform, record: record)
         let writer = try CheckpointWriter(path: output, metadata: metadata, options: .init(zstdLevel: compress?.level),
                                           inputPath: input, toolVersion: growkitVersion)
-
         let totalBytes = plan.recipes.reduce(0) { $0 + 12 * $1.spec.elementCount }
         let progress = TerminalProgress(plainLines: totalBytes >= 64 << 20)
         var done = 0, bytes = 0
-        func read(_ name: String) throws(StateError) -> (value: Tensor, state: AdamParameterState) {
-            (try reader.parameter(named: name), try reader.moments(named: name))
+        func read(_ name: String, _ component: TensorComponent) throws(StateError) -> Tensor {
+            try reader.tensor(at: reader.info(name, component.role))
         }
-        func write(_ recipe: TensorRecipe, _ value: Tensor, _ state: AdamParameterState) throws(StateError) {
-            try writer.write(parameter: recipe.spec.name, value: value, state: state)
-            bytes += 12 * recipe.spec.elementCount
+        func sourceState(_ name: String) throws(StateError) -> (step: Int, applyWeightDecay: Bool) {
+            try reader.momentAttributes(named: name)
+        }
+        func write(_ recipe: TensorRecipe, _ component: TensorComponent, _ tensor: Tensor, _ step: Int, _ decay: Bool)
+            throws(StateError)
+        {
+            try writer.write(component.role, of: recipe.spec.name, tensor: tensor, step: step, applyWeightDecay: decay)
+            bytes += 4 * recipe.spec.elementCount
             done += 1
             let rate = Double(bytes) / progress.elapsedSeconds
-            progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, plan.recipes.count,
+            progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, 3 * plan.recipes.count,
                                    rate / 1e6, Double(totalBytes - bytes) / max(rate, 1)),
                             fraction: Double(bytes) / Double(max(totalBytes, 1)))
         }
-        try plan.run(optimizer: transfer, read: read, write: write)
+        try plan.run(optimizer: transfer, read: read, sourceOptimizerState: sourceState, write: write)
+        record.sourceSHA256 = try checksum.value()
+        var provenance = metadata.provenance
+        provenance[provenance.count - 1] = record
+        try writer.setProvenance(provenance)
         try writer.commit()
         progress.finish()
         print(GrowReport.summary(plan, output: output, optimizer: transfer, schedule: scheduleTransform,
-                                 metadata: metadata, seconds: progress.elapsedSeconds, bytes: totalBytes))
+                                 metadata: metadata, verification: verification, seconds: progress.elapsedSeconds,
+                                 bytes: totalBytes))
+    }
+}
+
+extension TensorComponent {
+    var role: TensorRole {
+        switch self {
+        case .value: .parameter
+        case .expAvg: .expAvg
+        case .expAvgSq: .expAvgSq
+        }
+    }
+}
+
+/// A file's SHA-256 computed on a thread of its own.
+final class BackgroundChecksum: @unchecked Sendable {
+    private var result: Result<String, StateError>? = nil
+    private let done = DispatchSemaphore(value: 0)
+
+    init(path: String) {
+        Thread.detachNewThread { [self] in
+            do throws(StateError) { result = .success(try SHA256.hex(ofFile: path)) } catch { result = .failure(error) }
+            done.signal()
+        }
+    }
+
+    /// Waits for the digest.
+    func value() throws(StateError) -> String {
+        done.wait()
+        done.signal()
+        return try result!.get()
     }
 }
 

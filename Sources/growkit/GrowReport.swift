@@ -1,6 +1,7 @@
 import Foundation
 import GrowkitGrowth
 import GrowkitState
+import GrowkitVerify
 
 /// The text `grow` prints: the plan (`--dry-run`) and the summary after writing.
 enum GrowReport {
@@ -35,12 +36,17 @@ enum GrowReport {
     }
 
     static func summary(_ plan: GrowthPlan, output: String, optimizer: OptimizerTransfer, schedule: ScheduleTransform,
-                        metadata: CheckpointMetadata, seconds: Double, bytes: Int) -> String {
+                        metadata: CheckpointMetadata, verification: FunctionPreservationResult?, seconds: Double,
+                        bytes: Int) -> String {
         let record = plan.record(operators: [])
         var lines = header(plan, optimizer: optimizer, schedule: schedule)
         lines.append("tensors: \(record.copiedTensors.count) copied, \(record.partlyNewTensors.count) partly new, \(record.newTensors.count) new"
                      + (record.newLayers.isEmpty ? "" : "; new layers \(record.newLayers.map(String.init).joined(separator: ","))"))
         lines.append("trainer step \(metadata.trainer.step), next LR \(String(format: "%.3g", metadata.schedule.learningRate(atStep: metadata.trainer.step))), tokens seen \(metadata.trainer.tokensSeen)")
+        if let v = verification {
+            lines.append(String(format: "verify: loss %.7f -> %.7f, |dloss| %.2e, max |dlogit| %.2e: %@", v.sourceLoss, v.grownLoss,
+                                v.lossDifference, v.maxLogitDifference, v.verdict.rawValue.replacingOccurrences(of: "_", with: " ")))
+        }
         lines.append(String(format: "wrote %@ (%.1f MB of tensors in %.2f s, %.0f MB/s)", output, Double(bytes) / 1e6,
                             seconds, Double(bytes) / 1e6 / max(seconds, 1e-9)))
         return lines.joined(separator: "\n")

@@ -41,6 +41,33 @@ import Testing
         #expect(try bytes(other) != outputs[0])
     }
 
+    /// `--verify` checks before writing and records the result; a non-exact operator is
+    /// reported as changed by design and still written.
+    @Test func verifyInlineRecordsTheResult() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = fixturesFolder.appendingPathComponent("hf/llama_gqa.h5").path
+        let exact = folder.appendingPathComponent("exact.h5").path
+        let run = try runGrowkit(["grow", source, exact, "--depth", "identity:2", "--width", "duplicate:2,snr=30", "--verify"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("preserved"))
+        guard case .object(let verification)? = try CheckpointReader(path: exact).provenance.last?.verification else {
+            Issue.record("no verification in the provenance record")
+            return
+        }
+        #expect(verification["verdict"] == .string("preserved") && verification["passed"] == .bool(true))
+        if case .number(let diff)? = verification["max_abs_logit_diff"] { #expect(diff <= 1e-4) } else { Issue.record("no max_abs_logit_diff") }
+
+        let stacked = folder.appendingPathComponent("stacked.h5").path
+        let stack = try runGrowkit(["grow", source, stacked, "--depth", "stack:2", "--verify"])
+        #expect(stack.status == 0 && stack.stdout.contains("changed by design"))
+        guard case .object(let changed)? = try CheckpointReader(path: stacked).provenance.last?.verification else {
+            Issue.record("no verification in the stacked record")
+            return
+        }
+        #expect(changed["verdict"] == .string("changed_by_design"))
+    }
+
     @Test func dryRunPrintsThePlanAndWritesNothing() throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
