@@ -99,6 +99,10 @@ let package = Package(
             dependencies: ["GrowkitPlan", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "GrowkitPlotTests", dependencies: ["GrowkitPlot", "GrowkitState"]),
         .testTarget(
+            name: "GrowkitTrainingTests",
+            dependencies: ["GrowkitTraining", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint", "GrowkitStorage", "GrowkitData",
+                           "CAllocationCounter"]),
+        .testTarget(
             name: "GrowkitVerifyTests",
             dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint"]),
         .testTarget(

@@ -21,6 +21,7 @@ Weights are random (the seed is fixed); throughput does not depend on values.
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -91,7 +92,8 @@ def serve(names, train, warmup):
             print(json.dumps({"error": f"unknown config {name!r}"}), flush=True)
             continue
         seconds, cpu_seconds = timed(steps[name])
-        print(json.dumps({"config": name, "seconds": seconds, "cpu_seconds": cpu_seconds}), flush=True)
+        print(json.dumps({"config": name, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                          "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 
 
 def measure(name, train, warmup, runs):

@@ -636,20 +636,101 @@ def run_case(out_dir, case, spec):
     return ckpt
 
 
+# ---------------------------------------------------------------------------
+# Ten AdamW steps: `<case>.adamw.h5`, the reference for the Swift optimizer and trainer step.
+
+TRAINING_CASES = ["gpt2_tied", "llama_gqa"]
+TRAINING = dict(steps=10, peak_lr=1e-2, min_lr=1e-3, warmup_steps=3, total_steps=10,
+                beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, max_grad_norm=1.0)
+
+
+def schedule_lr(s, t=TRAINING):
+    """docs/FORMAT.md `/schedule`, kind cosine: the LR of the update from step s to s + 1."""
+    p, m, w, total = t["peak_lr"], t["min_lr"], t["warmup_steps"], t["total_steps"]
+    if s < w:
+        return p * (s + 1) / w
+    progress = 1.0 if total <= w else min(1.0, (s - w) / (total - w))
+    return m + (p - m) * (1 + np.cos(np.pi * progress)) / 2
+
+
+def run_training_case(out_dir, case, spec):
+    """Ten steps of `torch.optim.AdamW` (single-tensor CPU path) with `clip_grad_norm_` and the
+    cosine schedule, from the weights of `<case>.h5`, each step on its own seeded batch. Matrices
+    decay, vectors do not (docs/DECISIONS.md). Writes the batches, the loss before each update,
+    the LR, the gradient norm before clipping, and the final weights and moments."""
+    t = TRAINING
+    cfg, ours = read_params(os.path.join(out_dir, f"{case}.h5"))
+    model = build_hf_model(cfg)
+    load_growkit_params(model, cfg, ours)
+    named = OrderedDict(model.named_parameters())
+    groups = [dict(params=[p for p in named.values() if p.dim() >= 2], weight_decay=t["weight_decay"]),
+              dict(params=[p for p in named.values() if p.dim() < 2], weight_decay=0.0)]
+    opt = torch.optim.AdamW(groups, lr=t["peak_lr"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], foreach=False)
+    all_tokens, all_targets, losses, lrs, norms = [], [], [], [], []
+    for s in range(t["steps"]):
+        tokens, targets = make_batch(cfg, spec["seed"] + 100 + s)
+        lr = schedule_lr(s)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        _, loss = forward_loss(model, tokens, targets, cfg["vocab_size"])
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(list(named.values()), t["max_grad_norm"], foreach=False)
+        opt.step()
+        all_tokens.append(tokens.numpy())
+        all_targets.append(targets.numpy())
+        losses.append(float(loss.item()))
+        lrs.append(lr)
+        norms.append(float(norm.item()))
+    assert max(norms) > t["max_grad_norm"], "clipping never triggered: raise the weights' spread or lower max_grad_norm"
+    params = hf_to_growkit(cfg, named)
+    exp_avg = hf_to_growkit(cfg, {n: opt.state[p]["exp_avg"] for n, p in named.items()})
+    exp_avg_sq = hf_to_growkit(cfg, {n: opt.state[p]["exp_avg_sq"] for n, p in named.items()})
+    assert all(int(opt.state[p]["step"]) == t["steps"] for p in named.values())
+    path = os.path.join(out_dir, f"{case}.adamw.h5")
+    with atomic_h5(path) as f:
+        f.attrs["case"] = case
+        f.attrs["torch_version"] = str(torch.__version__)
+        f.attrs["transformers_version"] = str(transformers.__version__)
+        f.attrs["schedule_kind"] = "cosine"
+        for k, v in t.items():
+            f.attrs[k] = np.int64(v) if isinstance(v, int) else np.float64(v)
+        f.create_dataset("tokens", data=np.stack(all_tokens).astype("<i8"))
+        f.create_dataset("targets", data=np.stack(all_targets).astype("<i8"))
+        f.create_dataset("loss", data=np.array(losses, dtype="<f8"))
+        f.create_dataset("lr", data=np.array(lrs, dtype="<f8"))
+        f.create_dataset("grad_norm", data=np.array(norms, dtype="<f8"))
+        for group, arrays in (("params", params), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+            g = f.create_group(group)
+            for name, array in arrays.items():
+                g.create_dataset(storage_path(name), data=np.ascontiguousarray(array, dtype="<f4"))
+    print(f"{case}: 10 AdamW steps, loss {losses[0]:.4f} -> {losses[-1]:.4f}, grad norms "
+          f"{min(norms):.3f}..{max(norms):.3f} (clipped at {t['max_grad_norm']}), wrote {path}")
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "hf")
     parser.add_argument("--out", default=os.path.normpath(default_out), help="output folder (default fixtures/hf)")
     parser.add_argument("--case", action="append", choices=list(CASES), help="only these cases (repeatable)")
+    parser.add_argument("--adamw-only", action="store_true",
+                        help="only (re)write <case>.adamw.h5 from the existing <case>.h5 files")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # fixed reduction order, reproducible bits
     os.makedirs(args.out, exist_ok=True)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, h5py {h5py.__version__}")
-    written = [run_case(args.out, case, CASES[case]) for case in args.case or CASES]
+    cases = args.case or list(CASES)
+    written = [] if args.adamw_only else [run_case(args.out, case, CASES[case]) for case in cases]
+    for case in cases:
+        if case in TRAINING_CASES:
+            run_training_case(args.out, case, CASES[case])
     # The format checker lives on another branch at first; use it when it is here.
     checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_format.py")
-    if os.path.exists(checker):
+    if not written:
+        pass
+    elif os.path.exists(checker):
         subprocess.run([sys.executable, checker, *written], check=True)
     else:
         print("tools/check_format.py not found: format check skipped")

@@ -20,5 +20,15 @@ for family in gpt2 llama; do
     "$growkit" make-fixture --family "$family" --seed 3 --time 2026-01-01T00:00:00Z --zstd 3 --out "$work/$family-zstd.h5"
     "$growkit" make-fixture --family "$family" --seed 3 --time 2026-01-01T00:00:00Z --bf16 --out "$work/$family-bf16.h5"
 done
-python3 tools/check_format.py "$work"/*.h5 fixtures/*.h5 $(ls fixtures/hf/*.h5 | grep -v "\.reference\.h5$")
+# A checkpoint of the bundled trainer (a few steps of a tiny GPT-2 on the bundled corpus).
+cat > "$work/gpt2-config.json" <<'JSON'
+{"family": "gpt2", "vocab_size": 256, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "num_kv_heads": 2,
+ "head_dim": 16, "intermediate_size": 64, "max_position": 64, "norm": "layernorm", "norm_eps": 1e-5,
+ "activation": "gelu_tanh", "position": "learned", "rope_theta": 10000, "tie_embeddings": true,
+ "attention_bias": true, "mlp_bias": true}
+JSON
+"$growkit" train --config "$work/gpt2-config.json" --data fixtures/jargon-file-4.4.7.txt.zst --out "$work/trained.h5" \
+    --steps 3 --batch-size 2 --seq-len 16 --zstd 3 --json > /dev/null
+# fixtures/hf/*.reference.h5 and *.adamw.h5 are reference data, not checkpoints.
+python3 tools/check_format.py "$work"/*.h5 fixtures/*.h5 $(ls fixtures/hf/*.h5 | grep -v -e "\.reference\.h5$" -e "\.adamw\.h5$")
 python3 tools/check_h5py_interop.py "$work/gpt2.h5" "$work/gpt2-zstd.h5" "$work/llama.h5" "$work/llama-zstd.h5"

@@ -43,7 +43,7 @@ public struct BlockActivations {
 }
 
 /// All activations of one forward pass, allocated once per (config, batch,
-/// seqLen) in a single 64-byte-aligned arena; the forward pass never allocates.
+/// seqLen) in a single 64-byte-aligned arena (``Arena``); the forward pass never allocates.
 ///
 /// With `keepForBackward` every block gets its own buffers (what a backward
 /// pass needs). Without it all blocks share one set (forward-only evaluation,
@@ -63,8 +63,10 @@ public final class Activations {
     public let finalNormRstd: UnsafeMutablePointer<Float>
     /// [N, V] logits.
     public let logits: UnsafeMutablePointer<Float>
-    /// [N] log-sum-exp of each logits row, and [N] per-position loss (0 where ignored).
-    public let logSumExp: UnsafeMutablePointer<Float>
+    /// [N] each logits row's maximum `m` and `log sum_j exp(z_j - m)` (kept apart, so logits of
+    /// 1e10 keep the digits of the sum), and [N] per-position loss (0 where ignored).
+    public let rowMax: UnsafeMutablePointer<Float>
+    public let logSum: UnsafeMutablePointer<Float>
     public let losses: UnsafeMutablePointer<Float>
     /// [B, kvHeads, hd, T] the values of the block being computed, transposed for `P V`
     /// (scratch of ``Kernels/causalAttention(out:probs:q:k:v:valuesTransposed:batchSize:seqLen:heads:kvHeads:headDim:qRowStride:kvRowStride:blockRows:wholeRows:)``,
@@ -76,92 +78,94 @@ public final class Activations {
     /// [N] token ids and targets of the current pass.
     public let tokens: UnsafeMutablePointer<Int32>
     public let targets: UnsafeMutablePointer<Int32>
+    /// Targets of the last forward pass that are not the ignore index (0 when it had no targets):
+    /// the mean loss divides by it, and so does its gradient.
+    public internal(set) var validTargetCount = 0
     /// Total arena size in bytes.
-    public let byteCount: Int
+    public var byteCount: Int { arena.byteCount }
 
-    private let arena: UnsafeMutableRawPointer
+    private let arena: Arena
 
     /// Largest arena this will allocate (64 GiB).
     public static let maxBytes = 1 << 36
 
-    public init(config: ModelConfig, batchSize: Int, seqLen: Int, keepForBackward: Bool = true) throws(ModelError) {
-        do { try config.validate() } catch { throw .invalidConfig(error) }
-        guard batchSize > 0, seqLen > 0 else { throw .invalidBatchShape(batchSize: batchSize, seqLen: seqLen) }
-        // Every size below is a product of validated config values and B, T; check for overflow and the cap
-        // before allocating anything.
-        func mul(_ xs: Int...) -> Int? {
-            var r = 1
-            for x in xs {
-                let (p, o) = r.multipliedReportingOverflow(by: x)
-                if o { return nil }
-                r = p
-            }
-            return r
-        }
-        let tooLarge = ModelError.activationsTooLarge(batchSize: batchSize, seqLen: seqLen, bytes: Int.max)
-        // sgemm takes 32-bit sizes: B*T rows must fit (feature sizes are bounded by ModelConfig.Limits).
-        guard let n = mul(batchSize, seqLen), n <= Int(Int32.max) else { throw tooLarge }
-        let c = config.hiddenSize, i = config.intermediateSize
+    /// The pointers of one layout, in the order ``carve(_:config:batchSize:seqLen:keepForBackward:)`` takes them.
+    private struct Parts {
+        var blocks: [BlockActivations]
+        var residualFinal, finalNorm, finalNormMean, finalNormRstd, logits, rowMax, logSum, losses: UnsafeMutablePointer<Float>
+        var valuesTransposed, ropeCos, ropeSin: UnsafeMutablePointer<Float>
+        var tokens, targets: UnsafeMutablePointer<Int32>
+    }
+
+    /// The activation layout, N = B*T: per block (one shared set without `keepForBackward`)
+    /// residualIn [N,C], norm1 [N,C], its mean and rstd [N], qkv [N, qw + 2kvw], probs [B,H,T,T],
+    /// attnOut [N,qw], residualMid [N,C] (aliased to residualIn without `keepForBackward`),
+    /// norm2 [N,C], mean, rstd [N], gate/up [N, 2I or I], mlpAct [N,I]; then the final residual,
+    /// final norm, logits [N,V], row max, log-sum, losses [N], Vt [B,kvH,hd,T], RoPE tables
+    /// [T, hd/2] twice, tokens and targets [N].
+    private static func carve(
+        _ c: inout ArenaCursor, config: ModelConfig, batchSize B: Int, seqLen T: Int, keepForBackward: Bool
+    ) -> Parts {
+        let n = B &* T, C = config.hiddenSize, I = config.intermediateSize
         let qw = config.queryWidth, kvw = config.keyValueWidth
         let hasGate = config.activation == .swiglu
-        let qkvWidth = qw + 2 * kvw, mlpWidth = hasGate ? 2 * i : i
-        guard let nc = mul(n, c), let nq = mul(n, qw), let nqkv = mul(n, qkvWidth), let ni = mul(n, i),
-              let nmlp = mul(n, mlpWidth),
-              let probs = mul(batchSize, config.numHeads, seqLen, seqLen), let nv = mul(n, config.vocabSize),
-              let rope = mul(seqLen, max(config.headDim / 2, 1))
-        else { throw tooLarge }
-        // Sizes in floats, each rounded up to 16 floats (64 bytes) for alignment.
-        func pad(_ x: Int) -> Int { (x + 15) & ~15 }
-        let blockSizes = [nc, nc, n, n, nqkv, probs, nq, keepForBackward ? nc : 0, nc, n, n, nmlp, ni].map(pad)
-        let blockFloats = blockSizes.reduce(0, { $0 &+ $1 })
-        let blockSets = keepForBackward ? config.numLayers : 1
-        guard let nkv = mul(n, kvw) else { throw tooLarge }
-        let otherSizes = [nc, nc, n, n, nv, n, n, nkv, rope, rope, n, n].map(pad)  // last two hold Int32 (same size)
-        guard let allBlocks = mul(blockFloats, blockSets) else { throw tooLarge }
-        let (total, o1) = allBlocks.addingReportingOverflow(otherSizes.reduce(0, +))
-        guard !o1, let bytes = mul(total, 4), bytes <= Self.maxBytes else {
-            throw .activationsTooLarge(batchSize: batchSize, seqLen: seqLen, bytes: o1 ? Int.max : total &* 4)
-        }
-
-        arena = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
-        arena.initializeMemory(as: Float.self, repeating: 0, count: total)
-        let base = arena.assumingMemoryBound(to: Float.self)
-        var cursor = 0
-        func take(_ size: Int) -> UnsafeMutablePointer<Float> {
-            defer { cursor += pad(size) }
-            return base + cursor
-        }
+        let qkvWidth = qw + 2 * kvw, mlpWidth = hasGate ? 2 * I : I
         var sets: [BlockActivations] = []
-        for _ in 0..<blockSets {
-            let residualIn = take(nc), norm1 = take(nc), norm1Mean = take(n), norm1Rstd = take(n)
-            let qkv = take(nqkv)
+        for _ in 0..<(keepForBackward ? config.numLayers : 1) {
+            let residualIn = c.take(n, C), norm1 = c.take(n, C), norm1Mean = c.take(n), norm1Rstd = c.take(n)
+            let qkv = c.take(n, qkvWidth)
             // Forward-only: one residual buffer that each block updates in place (nothing reads
             // a block's input after the block), so the residual stream is never copied.
-            let attnProbs = take(probs), attnOut = take(nq), residualMid = keepForBackward ? take(nc) : residualIn
-            let norm2 = take(nc), norm2Mean = take(n), norm2Rstd = take(n)
-            let mlpGateUp = take(nmlp)
+            let attnProbs = c.take(B, config.numHeads, T, T), attnOut = c.take(n, qw)
+            let residualMid = keepForBackward ? c.take(n, C) : residualIn
+            let norm2 = c.take(n, C), norm2Mean = c.take(n), norm2Rstd = c.take(n)
+            let mlpGateUp = c.take(n, mlpWidth), mlpAct = c.take(n, I)
             sets.append(BlockActivations(
                 residualIn: residualIn, norm1: norm1, norm1Mean: norm1Mean, norm1Rstd: norm1Rstd,
                 qkv: qkv, q: qkv, k: qkv + qw, v: qkv + qw + kvw, qkvRowStride: qkvWidth,
                 attnProbs: attnProbs, attnOut: attnOut, residualMid: residualMid,
                 norm2: norm2, norm2Mean: norm2Mean, norm2Rstd: norm2Rstd,
-                mlpGateUp: mlpGateUp, mlpGate: mlpGateUp, mlpUp: mlpGateUp + (hasGate ? i : 0),
-                mlpRowStride: mlpWidth, mlpAct: take(ni)))
+                mlpGateUp: mlpGateUp, mlpGate: mlpGateUp, mlpUp: mlpGateUp + (hasGate ? I : 0),
+                mlpRowStride: mlpWidth, mlpAct: mlpAct))
         }
-        blocks = keepForBackward ? sets : Array(repeating: sets[0], count: config.numLayers)
-        residualFinal = take(nc)
-        finalNorm = take(nc)
-        finalNormMean = take(n)
-        finalNormRstd = take(n)
-        logits = take(nv)
-        logSumExp = take(n)
-        losses = take(n)
-        valuesTransposed = take(nkv)
-        ropeCos = take(rope)
-        ropeSin = take(rope)
-        tokens = UnsafeMutableRawPointer(take(n)).bindMemory(to: Int32.self, capacity: n)
-        targets = UnsafeMutableRawPointer(take(n)).bindMemory(to: Int32.self, capacity: n)
-        byteCount = bytes
+        let half = max(config.headDim / 2, 1)
+        return Parts(
+            blocks: keepForBackward ? sets : Array(repeating: sets[0], count: config.numLayers),
+            residualFinal: c.take(n, C), finalNorm: c.take(n, C), finalNormMean: c.take(n), finalNormRstd: c.take(n),
+            logits: c.take(n, config.vocabSize), rowMax: c.take(n), logSum: c.take(n), losses: c.take(n),
+            valuesTransposed: c.take(n, kvw), ropeCos: c.take(T, half), ropeSin: c.take(T, half),
+            tokens: c.takeInt32(n), targets: c.takeInt32(n))
+    }
+
+    public init(config: ModelConfig, batchSize: Int, seqLen: Int, keepForBackward: Bool = true) throws(ModelError) {
+        do { try config.validate() } catch { throw .invalidConfig(error) }
+        guard batchSize > 0, seqLen > 0 else { throw .invalidBatchShape(batchSize: batchSize, seqLen: seqLen) }
+        // sgemm takes 32-bit sizes: B*T rows must fit (feature sizes are bounded by ModelConfig.Limits).
+        let (n, overflow) = batchSize.multipliedReportingOverflow(by: seqLen)
+        guard !overflow, n <= Int(Int32.max) else {
+            throw .activationsTooLarge(batchSize: batchSize, seqLen: seqLen, bytes: Int.max)
+        }
+        let (arena, parts) = try Arena.make(
+            maxBytes: Self.maxBytes,
+            tooLarge: { ModelError.activationsTooLarge(batchSize: batchSize, seqLen: seqLen, bytes: $0) }
+        ) { cursor in
+            Self.carve(&cursor, config: config, batchSize: batchSize, seqLen: seqLen, keepForBackward: keepForBackward)
+        }
+        self.arena = arena
+        blocks = parts.blocks
+        residualFinal = parts.residualFinal
+        finalNorm = parts.finalNorm
+        finalNormMean = parts.finalNormMean
+        finalNormRstd = parts.finalNormRstd
+        logits = parts.logits
+        rowMax = parts.rowMax
+        logSum = parts.logSum
+        losses = parts.losses
+        valuesTransposed = parts.valuesTransposed
+        ropeCos = parts.ropeCos
+        ropeSin = parts.ropeSin
+        tokens = parts.tokens
+        targets = parts.targets
         self.config = config
         self.batchSize = batchSize
         self.seqLen = seqLen
@@ -172,12 +176,103 @@ public final class Activations {
         }
     }
 
-    deinit { arena.deallocate() }
-
     /// The logits as a `[B, T, V]` tensor (a copy).
     public func logitsTensor() -> Tensor {
         let count = batchSize * seqLen * config.vocabSize
         return Tensor(shape: [batchSize, seqLen, config.vocabSize],
                       data: Array(UnsafeBufferPointer(start: logits, count: count)))
+    }
+}
+
+/// The gradients of one backward pass (llm.c's `grads` and `grads_acts`), in one arena sized by
+/// the same helper as ``Activations``: the parameter gradients, a flat vector in
+/// ``ParameterLayout``'s order (the same offsets as ``ModelWeights/values``), and one set of
+/// activation gradients that the blocks reuse top to bottom (the backward pass finishes a block
+/// before it starts the one below, so per-layer copies would only cost memory).
+public final class Gradients {
+    public let config: ModelConfig
+    public let batchSize: Int
+    public let seqLen: Int
+    /// [P] d loss / d parameters, ``ParameterLayout`` order; the backward pass adds to it.
+    public let parameters: UnsafeMutablePointer<Float>
+    public let parameterCount: Int
+    /// [N, C] d loss / d residual stream, updated in place from the top of the model down.
+    public let residual: UnsafeMutablePointer<Float>
+    /// [N, C] d loss / d (output of the norm being differentiated).
+    public let normOut: UnsafeMutablePointer<Float>
+    /// [N, qw + 2 kvw] d loss / d fused q/k/v projection output (same column slices as the activation).
+    public let qkv: UnsafeMutablePointer<Float>
+    /// [N, qw] d loss / d attention output.
+    public let attnOut: UnsafeMutablePointer<Float>
+    /// [B, heads, T, T] d loss / d probabilities, then d loss / d scores (in place).
+    public let attnScores: UnsafeMutablePointer<Float>
+    /// [B, kvHeads, hd, T] keys transposed (scratch for `dQ = dS K`, see ``Kernels/causalAttentionBackward``).
+    public let keysTransposed: UnsafeMutablePointer<Float>
+    /// [N, 2I] (swiglu) or [N, I] d loss / d fused gate/up (or up) projection output.
+    public let mlpGateUp: UnsafeMutablePointer<Float>
+    /// [N, I] d loss / d MLP activation output.
+    public let mlpAct: UnsafeMutablePointer<Float>
+    /// [N, V] d loss / d logits.
+    public let logits: UnsafeMutablePointer<Float>
+    public var byteCount: Int { arena.byteCount }
+
+    private let arena: Arena
+
+    private struct Parts {
+        var parameters, residual, normOut, qkv, attnOut, attnScores, keysTransposed: UnsafeMutablePointer<Float>
+        var mlpGateUp, mlpAct, logits: UnsafeMutablePointer<Float>
+    }
+
+    /// The gradient layout: parameters [P], then residual, normOut [N,C], qkv [N, qw + 2kvw],
+    /// attnOut [N,qw], scores [B,H,T,T], Kt [B,kvH,hd,T], gate/up [N, 2I or I], mlpAct [N,I], logits [N,V].
+    private static func carve(_ c: inout ArenaCursor, config: ModelConfig, parameterCount: Int, batchSize B: Int,
+                              seqLen T: Int) -> Parts {
+        let n = B &* T, C = config.hiddenSize, I = config.intermediateSize
+        let qkvWidth = config.queryWidth + 2 * config.keyValueWidth
+        return Parts(
+            parameters: c.take(parameterCount), residual: c.take(n, C), normOut: c.take(n, C),
+            qkv: c.take(n, qkvWidth), attnOut: c.take(n, config.queryWidth),
+            attnScores: c.take(B, config.numHeads, T, T), keysTransposed: c.take(n, config.keyValueWidth),
+            mlpGateUp: c.take(n, config.activation == .swiglu ? 2 * I : I), mlpAct: c.take(n, I),
+            logits: c.take(n, config.vocabSize))
+    }
+
+    /// Gradients for `activations` (same config, batch and sequence length).
+    public init(for activations: Activations) throws(ModelError) {
+        let config = activations.config, B = activations.batchSize, T = activations.seqLen
+        let count = ParameterLayout(config: config).count
+        let (arena, parts) = try Arena.make(
+            maxBytes: Activations.maxBytes,
+            tooLarge: { ModelError.activationsTooLarge(batchSize: B, seqLen: T, bytes: $0) }
+        ) { cursor in Self.carve(&cursor, config: config, parameterCount: count, batchSize: B, seqLen: T) }
+        self.arena = arena
+        parameters = parts.parameters
+        residual = parts.residual
+        normOut = parts.normOut
+        qkv = parts.qkv
+        attnOut = parts.attnOut
+        attnScores = parts.attnScores
+        keysTransposed = parts.keysTransposed
+        mlpGateUp = parts.mlpGateUp
+        mlpAct = parts.mlpAct
+        logits = parts.logits
+        parameterCount = count
+        self.config = config
+        batchSize = B
+        seqLen = T
+    }
+
+    /// Sets the parameter gradients to zero (before the first micro-batch of a step).
+    public func zeroParameters() {
+        parameters.update(repeating: 0, count: parameterCount)
+    }
+
+    /// The gradient of the parameter named `name` (dotted HF name) as a tensor (a copy), or nil.
+    public func tensor(named name: String) -> Tensor? {
+        let layout = ParameterLayout(config: config)
+        guard let i = layout.index(of: name) else { return nil }
+        let spec = layout.specs[i]
+        return Tensor(shape: spec.shape,
+                      data: Array(UnsafeBufferPointer(start: parameters + layout.offsets[i], count: spec.elementCount)))
     }
 }

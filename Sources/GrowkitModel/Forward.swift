@@ -32,8 +32,12 @@ extension ModelWeights {
             where target != Kernels.ignoreIndex && (target < 0 || Int(target) >= V) {
                 throw .tokenOutOfRange(what: "target", batch: n / T, position: n % T, token: Int(target), vocabSize: V)
             }
-            guard targets.contains(where: { $0 != Kernels.ignoreIndex }) else { throw .noValidTargets }
+            let valid = Kernels.validTargetCount(targets)
+            guard valid > 0 else { throw .noValidTargets }
             acts.targets.update(from: targets, count: B * T)
+            acts.validTargetCount = valid
+        } else {
+            acts.validTargetCount = 0
         }
         acts.tokens.update(from: tokens, count: B * T)
     }
@@ -125,8 +129,8 @@ extension ModelWeights {
             Kernels.linear(out: acts.logits, inp: acts.finalNorm, weight: w + offsets.head, bias: nil,
                            rows: N, inFeatures: C, outFeatures: V, threading: threading)
             guard targets != nil else { return nil }
-            return Kernels.crossEntropy(lse: acts.logSumExp, losses: acts.losses, logits: acts.logits,
-                                        targets: acts.targets, rows: N, vocabSize: V)
+            return Kernels.crossEntropy(rowMax: acts.rowMax, logSum: acts.logSum, losses: acts.losses,
+                                        logits: acts.logits, targets: acts.targets, rows: N, vocabSize: V)
         } }
     }
 

@@ -27,6 +27,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case activationsTooLarge(batchSize: Int, seqLen: Int, bytes: Int)
     /// The activations were sized for another (batch, seqLen) or config.
     case activationsMismatch(expected: String, actual: String)
+    /// A backward pass needs activations kept for it and a forward pass with targets.
+    case nothingToDifferentiate(reason: String)
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
             "activations for batch size \(batchSize) and sequence length \(seqLen) would need \(bytes) bytes, above the limit; use a smaller batch or shorter sequences."
         case .activationsMismatch(let expected, let actual):
             "activations were sized for \(actual) but this forward pass needs \(expected); allocate activations for this batch shape and model."
+        case .nothingToDifferentiate(let reason):
+            "the backward pass has nothing to differentiate: \(reason); run forward with targets on activations made with keepForBackward: true first."
         }
     }
 }

@@ -91,3 +91,53 @@ extension ReferenceCase {
         }
     }
 }
+
+/// One parameter's gradient, ours against transformers' (`/grad/<path>` of the reference file).
+public struct GradientComparison: Sendable, Equatable {
+    public var name: String
+    /// `max |g - g_ref|` over the tensor.
+    public var maxAbsDifference: Double
+    /// `max |g_ref|`: the tensor's scale.
+    public var scale: Double
+}
+
+extension ReferenceCase {
+    /// Runs the forward and backward pass on the reference batch and compares every parameter's
+    /// gradient of the mean loss with the one transformers computed (in canonical parameter order).
+    public func compareGradients() throws(ReferenceCheckError) -> [GradientComparison] {
+        do {
+            let reader = try CheckpointReader(path: checkpointPath)
+            let weights = try ModelWeights(config: reader.config, parameters: try reader.parameters())
+            let reference = try HDF5File.openReadOnly(referencePath)
+            defer { try? reference.close() }
+            let shape = try reference.openDataset("tokens").shapeAndType().shape
+            guard shape.count == 2 else {
+                throw ReferenceCheckError(description: "\(referencePath): tokens has shape \(shape), expected [batch, seq_len].")
+            }
+            let tokens = try reference.readDataset("tokens", as: Int64.self).map { Int32($0) }
+            let targets = try reference.readDataset("targets", as: Int64.self).map { Int32($0) }
+            let acts = try Activations(config: reader.config, batchSize: shape[0], seqLen: shape[1])
+            let grads = try Gradients(for: acts)
+            try weights.forward(tokens: tokens, targets: targets, activations: acts)
+            try weights.backward(activations: acts, gradients: grads)
+            var out: [GradientComparison] = []
+            for spec in reader.config.parameters() {
+                let expected = try reference.readDataset("grad/\(spec.storagePath)", as: Float.self)
+                guard let ours = grads.tensor(named: spec.name), ours.data.count == expected.count else {
+                    throw ReferenceCheckError(description: "\(referencePath): grad/\(spec.storagePath) does not match \(spec.name)'s shape \(spec.shape).")
+                }
+                var difference: Float = 0, scale: Float = 0
+                for (a, b) in zip(ours.data, expected) {
+                    difference = max(difference, abs(a - b))
+                    scale = max(scale, abs(b))
+                }
+                out.append(GradientComparison(name: spec.name, maxAbsDifference: Double(difference), scale: Double(scale)))
+            }
+            return out
+        } catch let error as ReferenceCheckError {
+            throw error
+        } catch {
+            throw ReferenceCheckError(description: "\(error)")
+        }
+    }
+}

@@ -20,10 +20,10 @@ enum TorchComparison {
         private var buffer = Data()
 
         /// Starts the server and waits for its `ready` line; nil (after saying why) if it fails.
-        init?(script: String, names: [String], warmup: Int) {
+        init?(script: String, names: [String], warmup: Int, train: Bool = false) {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", script, "--serve", "--warmup", "\(warmup)"]
-                + names.flatMap { ["--config", $0] }
+                + names.flatMap { ["--config", $0] } + (train ? ["--train"] : [])
             process.standardInput = input
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -37,11 +37,15 @@ enum TorchComparison {
             }
         }
 
-        /// One torch forward of `name`: (wall seconds, process CPU seconds), or nil.
+        /// The server's peak resident set size in bytes, from its last reply (0 if it did not say).
+        private(set) var peakRSSBytes = 0.0
+
+        /// One torch forward (or training step, with `train`) of `name`: (wall seconds, process CPU seconds), or nil.
         func forward(_ name: String) -> (seconds: Double, cpu: Double)? {
             input.fileHandleForWriting.write(Data((name + "\n").utf8))
             guard let reply = readObject(), let seconds = (reply["seconds"] as? NSNumber)?.doubleValue,
                   let cpu = (reply["cpu_seconds"] as? NSNumber)?.doubleValue else { return nil }
+            if let kb = (reply["max_rss_kb"] as? NSNumber)?.doubleValue { peakRSSBytes = kb * 1024 }
             return (seconds, cpu)
         }
 

@@ -11,7 +11,8 @@ case "state": StateBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "forward": ForwardBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "data": DataBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "grow": GrowBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "train": TrainBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
-    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow")
+    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow, train")
     exit(arguments.first == nil ? 0 : 2)
 }

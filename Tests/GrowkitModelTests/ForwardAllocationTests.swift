@@ -1,4 +1,5 @@
 import CAllocationCounter
+import GrowkitTraining
 import GrowkitModel
 import GrowkitCheckpoint
 import GrowkitState
@@ -55,5 +56,35 @@ struct ForwardAllocationTests {
             #expect(loss != nil)
         }
         #expect(fewest == 0, "\(name): \(fewest) heap allocations in every one of three forward passes")
+    }
+}
+
+/// The training step (forward, backward, clipping, AdamW) allocates nothing after the first step:
+/// gradients and activations live in arenas made once, the optimizer's moments in arrays made once.
+@Suite("Training step heap allocations")
+struct TrainingStepAllocationTests {
+    @Test(arguments: ForwardAllocationTests.cases.indices)
+    func trainingStepAllocatesNothingAfterTheFirst(caseIndex: Int) throws {
+        try #require(growkit_allocation_counting_available() != 0)
+        let (name, config, B, T) = ForwardAllocationTests.cases[caseIndex]
+        let weights = try ModelWeights(config: config, parameters: randomParameters(config, seed: 3))
+        let stepper = try TrainingStepper(
+            weights: weights, optimizer: AdamWOptimizer(config: config, hyperparameters: AdamWHyperparameters()),
+            schedule: Schedule(kind: .cosine, peakLR: 1e-4, warmupSteps: 2, totalSteps: 100), maxGradNorm: 1,
+            step: 0, batchSize: B, seqLen: T, accumulation: 2)
+        var rng = TestRandom(seed: 4)
+        for a in 0..<2 {
+            stepper.inputs[a] = (0..<(B * T)).map { _ in Int32(rng.int(below: config.vocabSize)) }
+            stepper.targets[a] = (0..<(B * T)).map { _ in Int32(rng.int(below: config.vocabSize)) }
+        }
+        try stepper.step()
+        // The fewest of three steps, for the reason given in ForwardAllocationTests.
+        var fewest = UInt64.max
+        for _ in 0..<3 {
+            let before = growkit_thread_allocations()
+            try stepper.step()
+            fewest = min(fewest, growkit_thread_allocations() - before)
+        }
+        #expect(fewest == 0, "\(name): \(fewest) heap allocations in every one of three training steps")
     }
 }

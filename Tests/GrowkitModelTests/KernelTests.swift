@@ -198,10 +198,12 @@ struct KernelTests {
         var logits = rng.floats(N * V, scale: 50)
         logits[3] = 300
         let targets: [Int32] = [3, -100, 0, 12, 5, -100, 7]
-        var lse = [Float](repeating: 0, count: N), losses = lse
+        var lse = [Float](repeating: 0, count: N), losses = lse, maxes = lse
         let loss = lse.withUnsafeMutableBufferPointer { l in losses.withUnsafeMutableBufferPointer { ls in
-            Kernels.crossEntropy(lse: l.baseAddress!, losses: ls.baseAddress!, logits: logits, targets: targets,
-                                 rows: N, vocabSize: V)
+            maxes.withUnsafeMutableBufferPointer { m in
+                Kernels.crossEntropy(rowMax: m.baseAddress!, logSum: l.baseAddress!, losses: ls.baseAddress!,
+                                     logits: logits, targets: targets, rows: N, vocabSize: V)
+            }
         } }
         var total = 0.0, count = 0.0
         for n in 0..<N where targets[n] != -100 {
@@ -218,8 +220,10 @@ struct KernelTests {
         #expect(losses[1] == 0 && losses[5] == 0)
         let allIgnored = [Int32](repeating: -100, count: N)
         let none = lse.withUnsafeMutableBufferPointer { l in losses.withUnsafeMutableBufferPointer { ls in
-            Kernels.crossEntropy(lse: l.baseAddress!, losses: ls.baseAddress!, logits: logits, targets: allIgnored,
-                                 rows: N, vocabSize: V)
+            maxes.withUnsafeMutableBufferPointer { m in
+                Kernels.crossEntropy(rowMax: m.baseAddress!, logSum: l.baseAddress!, losses: ls.baseAddress!,
+                                     logits: logits, targets: allIgnored, rows: N, vocabSize: V)
+            }
         } }
         #expect(none == nil)
     }

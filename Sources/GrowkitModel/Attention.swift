@@ -1,67 +1,6 @@
 import COpenBLAS
-import Foundation
 
 extension Kernels {
-    /// RoPE tables as HF `LlamaRotaryEmbedding` computes them in float32:
-    /// `inv_freq_i = 1 / theta^(2i / head_dim)` for `i < head_dim/2`,
-    /// `angle[t, i] = t * inv_freq_i`, `cos[t, i] = cos(angle)`, `sin[t, i] = sin(angle)`.
-    /// Each step is rounded to float32 where torch rounds it, so tables match bit for bit up to libm ulps.
-    /// - cos, sin: [T, head_dim/2].
-    public static func ropeTables(
-        cos cosTable: UnsafeMutablePointer<Float>, sin sinTable: UnsafeMutablePointer<Float>,
-        seqLen T: Int, headDim: Int, theta: Double
-    ) {
-        let half = headDim / 2
-        for i in 0..<half {
-            let exponent = Float(2 * i) / Float(headDim)
-            let invFreq = 1 / Float(Foundation.pow(theta, Double(exponent)))
-            for t in 0..<T {
-                let angle = Float(t) * invFreq
-                cosTable[t * half + i] = Float(Foundation.cos(Double(angle)))
-                sinTable[t * half + i] = Float(Foundation.sin(Double(angle)))
-            }
-        }
-    }
-
-    /// Rotary position embedding (Su et al. 2021) in place, HF `rotate_half`
-    /// convention: within each head, the pair is `(x_i, x_{i + hd/2})` for `i < hd/2`:
-    ///
-    /// `x'_i = x_i cos_ti - x_{i+hd/2} sin_ti`, `x'_{i+hd/2} = x_{i+hd/2} cos_ti + x_i sin_ti`.
-    /// - x: [B, T, heads, hd] with row stride `rowStride` floats between positions
-    ///   (heads * hd for a plain tensor); cos, sin: [T, hd/2].
-    public static func rope(
-        _ x: UnsafeMutablePointer<Float>, cos cosTable: UnsafePointer<Float>, sin sinTable: UnsafePointer<Float>,
-        batchSize B: Int, seqLen T: Int, heads: Int, headDim hd: Int, rowStride: Int
-    ) {
-        Parallel.chunks(B * T, minimumChunk: 256, sharing: (x, cosTable, sinTable, T, heads, hd, rowStride)) {
-            shared, positions in
-            let (x, cosTable, sinTable, T, heads, hd, rowStride) = shared
-            let half = hd / 2
-            let vectorEnd = half & ~7
-            for position in positions {
-                let t = position % T
-                let c = cosTable + t * half, s = sinTable + t * half
-                for h in 0..<heads {
-                    let lo = x + position * rowStride + h * hd
-                    let hi = lo + half
-                    var i = 0
-                    while i < vectorEnd {
-                        let x1 = lo.load8(i), x2 = hi.load8(i), cv = c.load8(i), sv = s.load8(i)
-                        lo.store8(x1 * cv - x2 * sv, i)
-                        hi.store8(x2 * cv + x1 * sv, i)
-                        i += 8
-                    }
-                    while i < half {
-                        let x1 = lo[i], x2 = hi[i]
-                        lo[i] = x1 * c[i] - x2 * s[i]
-                        hi[i] = x2 * c[i] + x1 * s[i]
-                        i += 1
-                    }
-                }
-            }
-        }
-    }
-
     /// In-place causal softmax of one score row: entries `0...t` become
     /// `exp(s_j - max) / sum_k exp(s_k - max)`, entries `t+1 ..< rowLength` become 0.
     /// Masked lanes of the last partial vector are set to -inf first, so the whole
@@ -169,5 +108,96 @@ extension Kernels {
                 }
             }
         }
+    }
+
+
+    /// Backward of ``causalAttention(out:probs:q:k:v:valuesTransposed:batchSize:seqLen:heads:kvHeads:headDim:qRowStride:kvRowStride:blockRows:wholeRows:)``
+    /// from the kept probabilities `P` (whole rows, zero above the diagonal). For each batch row `b`
+    /// and head `h` (kv head `g = h / (heads / kvHeads)`), with `dY` the output gradient:
+    ///
+    /// `dP = dY V_g^T`, `dV_g += P^T dY` (summed over the heads that share `g`),
+    /// `dS_tj = P_tj (dP_tj - sum_k P_tk dP_tk)` (softmax backward; 0 where masked, since `P` is),
+    /// `dQ_h = dS K_g / sqrt(hd)`, `dK_g += dS^T Q_h / sqrt(hd)`.
+    ///
+    /// Work is split by (b, g): the heads that write the same `dK_g`, `dV_g` run on one worker,
+    /// in order, so sums do not race and do not depend on the worker count. Rows go in blocks of
+    /// `blockRows` like the forward pass: block `[r0, r1)` touches only columns `[0, r1)`.
+    /// `dQ = dS K` reads `K` transposed (`keysTransposed`) so that, as in the forward pass, no sgemm
+    /// has the (no-transpose, no-transpose) form whose OpenBLAS 0.3.21 small-matrix kernel mallocs.
+    /// - dout: [B, T, heads*hd]; probs: [B, heads, T, T]; q, dq: [B, T, heads*hd] with row stride
+    ///   `qRowStride`; k, v, dk, dv: [B, T, kvHeads*hd] with row stride `kvRowStride` (dk, dv are
+    ///   overwritten); dscores: [B, heads, T, T] scratch; keysTransposed: [B, kvHeads, hd, T] scratch.
+    public static func causalAttentionBackward(
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        dscores: UnsafeMutablePointer<Float>, keysTransposed: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        batchSize B: Int, seqLen T: Int, heads: Int, kvHeads: Int, headDim hd: Int,
+        qRowStride: Int? = nil, kvRowStride: Int? = nil, blockRows: Int = 64
+    ) {
+        let outWidth = heads * hd
+        let qWidth = qRowStride ?? outWidth, kvWidth = kvRowStride ?? kvHeads * hd
+        let scale = Float(1 / Double(hd).squareRoot())
+        let shared = (dq, dk, dv, dscores, keysTransposed, dout, probs, q, k, v, T, heads, kvHeads, hd, qWidth, kvWidth,
+                      outWidth, scale, blockRows)
+        Parallel.chunksCallingBLAS(B * kvHeads, sharing: shared) { shared, pairs in
+            let (dq, dk, dv, dscores, keysTransposed, dout, probs, q, k, v, T, heads, kvHeads, hd, qWidth, kvWidth,
+                 outWidth, scale, blockRows) = shared
+            let group = heads / kvHeads
+            for pair in pairs {
+                let b = pair / kvHeads, g = pair % kvHeads
+                let kg = k + b * T * kvWidth + g * hd, vg = v + b * T * kvWidth + g * hd
+                let dkg = dk + b * T * kvWidth + g * hd, dvg = dv + b * T * kvWidth + g * hd
+                // Kt[d, j] = K[j, d]; dK and dV of this (b, g) start at zero.
+                let kt = keysTransposed + pair * hd * T
+                for j in 0..<T {
+                    for d in 0..<hd { kt[d * T + j] = kg[j * kvWidth + d] }
+                    (dkg + j * kvWidth).update(repeating: 0, count: hd)
+                    (dvg + j * kvWidth).update(repeating: 0, count: hd)
+                }
+                for h in (g * group)..<((g + 1) * group) {
+                    let qh = q + b * T * qWidth + h * hd, dqh = dq + b * T * qWidth + h * hd
+                    let dy = dout + b * T * outWidth + h * hd
+                    let p = probs + (b * heads + h) * T * T, ds = dscores + (b * heads + h) * T * T
+                    var r0 = 0
+                    while r0 < T {
+                        let r1 = Swift.min(T, r0 + blockRows), rows = r1 - r0
+                        // dP[r0..<r1, 0..<r1] = dY[r0..<r1] V[0..<r1]^T
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(hd),
+                            1, dy + r0 * outWidth, Int32(outWidth), vg, Int32(kvWidth), 0, ds + r0 * T, Int32(T))
+                        // dV[0..<r1] += P[r0..<r1, 0..<r1]^T dY[r0..<r1]
+                        cblas_sgemm(
+                            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), Int32(hd), Int32(rows),
+                            1, p + r0 * T, Int32(T), dy + r0 * outWidth, Int32(outWidth), 1, dvg, Int32(kvWidth))
+                        for t in r0..<r1 { softmaxBackwardRow(ds + t * T, probs: p + t * T, count: r1) }
+                        // dQ[r0..<r1] = scale dS[r0..<r1, 0..<r1] K[0..<r1] = scale dS Kt[:, 0..<r1]^T
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(hd), Int32(r1),
+                            scale, ds + r0 * T, Int32(T), kt, Int32(T), 0, dqh + r0 * qWidth, Int32(qWidth))
+                        // dK[0..<r1] += scale dS[r0..<r1, 0..<r1]^T Q[r0..<r1]
+                        cblas_sgemm(
+                            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), Int32(hd), Int32(rows),
+                            scale, ds + r0 * T, Int32(T), qh + r0 * qWidth, Int32(qWidth), 1, dkg, Int32(kvWidth))
+                        r0 = r1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Softmax backward of one row in place: `d_j <- p_j (d_j - sum_k p_k d_k)` for `j < count`.
+    @inline(__always)
+    static func softmaxBackwardRow(_ d: UnsafeMutablePointer<Float>, probs p: UnsafePointer<Float>, count: Int) {
+        let vectorEnd = count & ~7
+        var acc = V8()
+        var i = 0
+        while i < vectorEnd { acc += p.load8(i) * d.load8(i); i += 8 }
+        var dot = acc.sum()
+        while i < count { dot += p[i] * d[i]; i += 1 }
+        let dotv = V8(repeating: dot)
+        i = 0
+        while i < vectorEnd { d.store8(p.load8(i) * (d.load8(i) - dotv), i); i += 8 }
+        while i < count { d[i] = p[i] * (d[i] - dot); i += 1 }
     }
 }
