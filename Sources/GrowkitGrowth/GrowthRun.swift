@@ -139,3 +139,25 @@ extension GrowthPlan {
                              parameters: parameters, optimizerState: optimizerState)
     }
 }
+
+extension GrowthPlan {
+    /// The plan a `grow` provenance record describes, rebuilt from its operators and seed
+    /// for a source of config `source`: the same recipes (and so the same sources and
+    /// gradient scales per entry) `grow` used. `verify --gradients` checks against it.
+    public init(replaying record: ProvenanceRecord, source: ModelConfig) throws(GrowthError) {
+        guard record.operatorName == "grow", let growth = record.growth else {
+            throw .impossible("the provenance record is '\(record.operatorName)', not a growth recorded by growkit grow")
+        }
+        var depth: DepthOperator? = nil, width: WidthOperator? = nil
+        for entry in growth.operators {
+            if entry.hasPrefix("depth=") { depth = try OperatorSyntax.depth(String(entry.dropFirst(6))) }
+            else if entry.hasPrefix("width=") { width = try OperatorSyntax.width(String(entry.dropFirst(6))) }
+            else { throw .impossible("the growth record's operator '\(entry)' is neither depth=... nor width=...") }
+        }
+        var seed: UInt64 = 0
+        if case .number(let value)? = record.arguments["seed"], value >= 0, value < 0x1p64, value == value.rounded() {
+            seed = UInt64(value)
+        }
+        try self.init(source: source, depth: depth, width: width, seed: seed)
+    }
+}
