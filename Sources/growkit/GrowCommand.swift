@@ -90,6 +90,8 @@ struct GrowCommand: ParsableCommand {
             throw ValidationError("--rewarm-steps is \(rewarmSteps); it must be between 1 and 2^40")
         }
         if let problem = Self.operatorProblem(depth: depth, width: width) { throw ValidationError(problem) }
+        // The provenance record stores the seed as a JSON number, exact up to 2^53.
+        guard seed < 1 << 53 else { throw ValidationError("--seed is \(seed); it must be below 2^53 so the provenance record holds it exactly") }
     }
 
     /// The first operator that does not parse, as a sentence.
