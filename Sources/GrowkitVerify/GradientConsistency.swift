@@ -71,7 +71,7 @@ public enum GradientConsistency {
         sourceMoments: (String) throws(VerifyError) -> AdamParameterState,
         grownMoments: (String) throws(VerifyError) -> AdamParameterState,
         batches: [VerificationBatch], tolerance: GradientTolerance = .float32, perTensor: Bool = false,
-        names: ModelNames = ModelNames()
+        names: ModelNames = ModelNames(), progress: (GradientConsistencyProgress) -> Void = { _ in }
     ) throws(VerifyError) -> GradientConsistencyResult {
         try tolerance.check()
         for batch in batches {
@@ -81,7 +81,9 @@ public enum GradientConsistency {
         guard source.config == plan.source, grown.config == plan.grown else {
             throw .notDerived(grown: names.grown, source: names.source, reason: "the growth plan is for other configs")
         }
+        progress(GradientConsistencyProgress(phase: "backprop \(names.source)", done: 0, total: plan.recipes.count))
         let sourceGradient = try ModelGradient(source, batches: batches, name: names.source)
+        progress(GradientConsistencyProgress(phase: "backprop \(names.grown)", done: 0, total: plan.recipes.count))
         let grownGradient = try ModelGradient(grown, batches: batches, name: names.grown)
         // Per module group, the RMS of the grown gradient: the floor of each tensor's scale r_T.
         var groupSums: [String: (sum: Double, count: Int)] = [:]
@@ -97,8 +99,9 @@ public enum GradientConsistency {
         var rows: [GradientGroupRow] = []
         var rowIndex: [String: Int] = [:]
         var cachedSource: (name: String, state: AdamParameterState)? = nil
-        for recipe in plan.recipes {
+        for (done, recipe) in plan.recipes.enumerated() {
             let spec = recipe.spec
+            progress(GradientConsistencyProgress(phase: "check \(spec.name)", done: done, total: plan.recipes.count))
             let grownOffset = grown.layout.offset(of: spec.name)!
             let grownState = try grownMoments(spec.name)
             var sourceInput: TensorChecker.Source? = nil
@@ -171,6 +174,15 @@ public enum GradientConsistency {
         case .head: "head"
         }
     }
+}
+
+/// Reported before each phase (the two backward passes, then each grown tensor), for the CLI to render.
+public struct GradientConsistencyProgress: Sendable {
+    /// `backprop <model>` or `check <tensor>`.
+    public var phase: String
+    /// Tensors checked so far, of `total`.
+    public var done: Int
+    public var total: Int
 }
 
 /// The first config field in which two configs differ, as a phrase.

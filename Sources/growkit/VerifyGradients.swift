@@ -25,10 +25,16 @@ extension VerifyCommand {
                 do throws(StateError) { return try reader.moments(named: name) } catch { throw .unreadable(message: error.description) }
             }
         }
+        let progress = TerminalProgress(plainLines: false)
         let result = try GradientConsistency.check(
             plan: plan, optimizer: optimizer, claimedExact: growth.exact, source: source, grown: grownWeights,
             sourceMoments: moments(smallReader), grownMoments: moments(grownReader), batches: batches,
-            tolerance: GradientTolerance(gradient: gradientRtol.value), perTensor: all, names: names)
+            tolerance: GradientTolerance(gradient: gradientRtol.value), perTensor: all, names: names
+        ) { step in
+            progress.update("verify --gradients: \(step.phase) (\(step.done)/\(step.total) tensors)",
+                            fraction: Double(step.done) / Double(max(step.total, 1)))
+        }
+        progress.finish()
         let report = GradientsReport(small: small, grown: grown, input: input, operators: growth.operators, notes: notes,
                                      result: result)
         print(json ? try JSONOutput.string(report) : report.text())

@@ -24,7 +24,7 @@ extension VerifyCommand {
         let data = try TokenSource(path: path, format: tokens.format.map { name throws(DataError) in try TokenFileFormat(name: name) })
         let settings = TrainingDynamicsSettings(steps: steps, batchSize: tokens.batchSize, seqLen: tokens.seqLen, scratch: scratch,
                                                 scratchSeed: tokens.seed, keepStates: outDir != nil)
-        let progress = TerminalProgress(plainLines: true)
+        let progress = TerminalProgress(plainLines: false)
         let runs = scratch ? 3 : 2
         let outcome = try TrainingDynamics.run(source: try smallReader.readAll(), grown: try grownReader.readAll(), data: data,
                                                settings: settings, names: names) { p in

@@ -44,7 +44,8 @@ func grown(_ state: TrainingState, depth: String? = nil, width: String? = nil, s
         return [Case(fixture: f, depth: "identity:layers=3"), Case(fixture: f, width: "duplicate:2"),
                 Case(fixture: f, width: "staged"), Case(fixture: f, width: split),
                 Case(fixture: f, depth: "identity:layers=4", width: "duplicate:2")]
-            + (f.contains("llama") ? [Case(fixture: f, width: "zero:2")] : [])
+            // zero is exact for RMSNorm at any size; with LayerNorm only when the hidden size stays.
+            + [Case(fixture: f, width: f.contains("llama") ? "zero:2" : "zero:intermediate=320")]
     }
 
     @Test(arguments: exactCases) func exactGrowthsFollowTheRule(c: Case) throws {
@@ -132,6 +133,11 @@ func grown(_ state: TrainingState, depth: String? = nil, width: String? = nil, s
         #expect(noisy.claimedExact && noisy.symmetryBreakingNoise)
         #expect(noisy.verdict == .approximateByDesign && noisy.passed)
         #expect(noisy.total.worstGradientError > 1e-3 && noisy.momentsWithinTolerance)
+        // zero with a wider hidden under LayerNorm: the mean changes, so not exact (the record says so).
+        let gpt2 = try fixtureState("tiny-gpt2.h5")
+        let layerNorm = try GradientConsistency.check(source: gpt2, grown: try grown(gpt2, width: "zero:2"),
+                                                      batches: try FunctionPreservation.randomBatches(for: gpt2.config))
+        #expect(!layerNorm.claimedExact && layerNorm.verdict == .approximateByDesign && layerNorm.passed)
         let stacked = try GradientConsistency.check(
             source: small, grown: try grown(small, depth: "stack:2", optimizer: .carry), batches: batches)
         #expect(!stacked.claimedExact && stacked.verdict == .approximateByDesign && stacked.passed)
