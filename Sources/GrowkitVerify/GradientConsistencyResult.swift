@@ -170,7 +170,9 @@ public struct GradientConsistencyResult: Sendable, Hashable, Codable {
         let first = mismatches.first(where: { $0.quantity != .gradient || !symmetryBreakingNoise })
         if let first {
             let at = first.index.isEmpty ? "" : " [\(first.index.map(String.init).joined(separator: ", "))]"
-            parts.append("first \(first.quantity.rawValue) of \(first.tensor)\(at): expected \(sci(first.expected)), found \(sci(first.found))")
+            let (expected, found) = first.quantity == .step ? ("\(Int(first.expected))", "\(Int(first.found))")
+                : (sci(first.expected), sci(first.found))
+            parts.append("first \(first.quantity.rawValue) of \(first.tensor)\(at): expected \(expected), found \(found)")
         }
         return parts.joined(separator: "; ")
     }
