@@ -45,7 +45,7 @@ public enum GradientConsistency {
                               reason: "its growth (\(growth.operators.joined(separator: " "))) cannot be replayed on it: \(error)")
         }
         guard plan.grown == grown else {
-            let field = SmallDifference.first(plan.grown, grown) ?? "the config"
+            let field = ConfigDifference.first(plan.grown, grown) ?? "the config"
             throw .notDerived(grown: names.grown, source: names.source,
                               reason: "replaying its growth (\(growth.operators.joined(separator: " "))) on it gives \(field)")
         }
@@ -186,7 +186,7 @@ public struct GradientConsistencyProgress: Sendable {
 }
 
 /// The first config field in which two configs differ, as a phrase.
-enum SmallDifference {
+enum ConfigDifference {
     static func first(_ expected: ModelConfig, _ actual: ModelConfig) -> String? {
         for ((name, a), (_, b)) in zip(StateDiff.configFields(expected), StateDiff.configFields(actual)) where a != b {
             return "\(name) \(a), not \(b) as in the grown state"
