@@ -104,7 +104,8 @@ let package = Package(
                            "CAllocationCounter"]),
         .testTarget(
             name: "GrowkitVerifyTests",
-            dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint"]),
+            dependencies: ["GrowkitVerify", "GrowkitModel", "GrowkitState", "GrowkitCheckpoint", "GrowkitGrowth", "GrowkitTraining",
+                           "GrowkitData"]),
         .testTarget(
             name: "GrowkitCLITests",
             dependencies: ["growkit", "GrowkitState", "GrowkitCheckpoint", "GrowkitTestSupport"]),

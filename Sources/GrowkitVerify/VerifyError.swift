@@ -19,6 +19,14 @@ public enum VerifyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A growth that claims exactness (or was required to be exact, `--expect-exact`) changed the
     /// function beyond the tolerances (the CLI's failure); `summary` names the figures.
     case notPreserved(grown: String, requiredByFlag: Bool, summary: String)
+    /// `verify --gradients`, `--steps`: GROWN's provenance does not show a growth of SMALL that can be replayed.
+    case notDerived(grown: String, source: String, reason: String)
+    /// A growth that claims exactness has gradients or moments that miss the rule `g' = s g` (`verify --gradients`).
+    case gradientsInconsistent(grown: String, summary: String)
+    /// A file could not be read or a training run failed; `message` is the underlying sentence.
+    case unreadable(message: String)
+    /// `verify --steps`: a bad option or data.
+    case invalidDynamics(problem: String)
 
     public var description: String {
         let text: String
@@ -41,6 +49,14 @@ public enum VerifyError: Error, Sendable, Equatable, CustomStringConvertible {
             let claim = requiredByFlag ? "was required to preserve its source's function (--expect-exact)"
                 : "claims a function-preserving growth in its provenance"
             text = "\(grown) \(claim) but \(summary), so the grown model does not compute the same function"
+        case .notDerived(let grown, let source, let reason):
+            text = "\(grown) is not derived from \(source) by a recorded growth: \(reason); pass the state it was grown from, or a file grown by growkit grow"
+        case .gradientsInconsistent(let grown, let summary):
+            text = "\(grown) claims a function-preserving growth but \(summary), so its gradients or moments do not follow g' = s g"
+        case .unreadable(let message):
+            text = message
+        case .invalidDynamics(let problem):
+            text = problem
         }
         return Self.oneSentence(text)
     }

@@ -17,7 +17,13 @@ struct VerifyCommand: ParsableCommand {
             max |dlogit|. GROWN's last provenance record says whether its growth claims function \
             preservation: then the command fails (exit 1) unless max |dlogit| <= --atol and \
             |dloss| <= --loss-rtol * max(1, loss); otherwise it reports the change as by design. \
-            Details: docs/VERIFY.md.
+            --gradients backprops both models on the same batches instead and checks, for every \
+            grown entry with a source, that the grown gradient is s times its source's and that \
+            GROWN's moments carry the same s (the plan replayed from GROWN's growth record); it \
+            fails when the growth claims exactness and a gradient or moment misses. --steps N \
+            continues SMALL, GROWN (and with --scratch a model of GROWN's size from scratch) for N \
+            updates each on --data and reports the curves, the loss at and after growth, and \
+            whether the grown run spiked or stalled. Details: docs/VERIFY.md.
             """)
 
     @Argument(help: "The state before growth (growkit format v1).")
@@ -32,10 +38,41 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Require preservation even when GROWN's provenance does not claim it.")
     var expectExact = false
 
+    @Flag(help: "Check gradients and moments by backprop on both models instead of the forward pass.")
+    var gradients = false
+
+    @Flag(help: "With --gradients: one row per tensor instead of one per module kind.")
+    var all = false
+
+    @Option(help: "With --gradients: pass when |g' - s g| is at most this times the tensor's gradient RMS.")
+    var gradientRtol = ToleranceValue(GradientTolerance.float32.gradient)
+
+    @Option(help: "Continue SMALL and GROWN for this many updates each on --data and compare the curves.")
+    var steps: Int?
+
+    @Flag(help: "With --steps: also train a model of GROWN's size from scratch.")
+    var scratch = false
+
+    @Option(help: "With --steps: write each run's final state to this existing folder (source.h5, grown.h5, scratch.h5).")
+    var outDir: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    func validate() throws {
+        if gradients && steps != nil { throw ValidationError("--gradients and --steps are separate checks; pass one of them.") }
+        if all && !gradients { throw ValidationError("--all needs --gradients: it lists the gradient check per tensor.") }
+        if let steps {
+            guard steps >= 1 && steps <= 1 << 20 else { throw ValidationError("--steps is \(steps); it must be between 1 and \(1 << 20).") }
+            if tokens.data == nil { throw ValidationError("--steps needs --data: the runs train on a data file.") }
+        } else if scratch || outDir != nil {
+            throw ValidationError("--scratch and --out-dir need --steps.")
+        }
+    }
+
     func run() throws {
+        if gradients { return try runGradients() }
+        if let steps { return try runSteps(steps) }
         let smallReader = try CheckpointReader(path: small)
         let grownReader = try CheckpointReader(path: grown)
         let names = ModelNames(source: small, grown: grown)
@@ -73,7 +110,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     /// The batches to score and how they were made.
-    private func loadBatches(vocabSize: Int, seqLen: Int) throws -> ([VerificationBatch], VerifyInput) {
+    func loadBatches(vocabSize: Int, seqLen: Int) throws -> ([VerificationBatch], VerifyInput) {
         guard let data = tokens.data else {
             let batches = try FunctionPreservation.randomBatches(
                 vocabSize: vocabSize, count: tokens.batches, batchSize: tokens.batchSize, seqLen: seqLen, seed: tokens.seed)
