@@ -38,8 +38,24 @@ public final class HDF5Dataset: HDF5Object {
         }
         let type = try site.check(H5Dget_type(id), "read the type of")
         defer { H5Tclose(type) }
+        try requireDataInThisFile(id)
         cachedShapeAndType = (shape, ElementType.of(type))
         return (shape, ElementType.of(type))
+    }
+
+    /// Refuses a dataset whose bytes live outside this file: external raw data
+    /// files (`H5Pset_external`) and virtual datasets. Like external links, they
+    /// would make growkit read other files (docs/FORMAT.md, "Links").
+    private func requireDataInThisFile(_ id: hid_t) throws(StorageError) {
+        let dcpl = try site.check(H5Dget_create_plist(id), "read the creation properties of")
+        defer { H5Pclose(dcpl) }
+        if H5Pget_layout(dcpl) == H5D_VIRTUAL {
+            throw .link(file: filePath, object: objectPath, link: "a virtual dataset mapping data from other files")
+        }
+        let external = try site.check(H5Pget_external_count(dcpl), "read the storage of")
+        if external > 0 {
+            throw .link(file: filePath, object: objectPath, link: "a dataset whose raw data is stored in \(external) external file(s)")
+        }
     }
 
     /// Shape, element type, chunk shape and filters, without reading data.

@@ -23,6 +23,9 @@ public final class HDF5File: HDF5Group {
     /// read returns whatever the count. Set 1 to keep reads on the calling
     /// thread, e.g. when the other cores are busy with work that matters more.
     public var readThreads: Int = ChunkRunTuning.workers
+    /// Absolute paths already found to be hard links (``HDF5Group/requireHardLinks(_:)``),
+    /// so each group of a deep tree is checked once, not once per dataset below it.
+    var hardLinkPaths: Set<String> = []
 
     private init(rawID: hid_t, path: String, writable: Bool) {
         self.isWritable = writable

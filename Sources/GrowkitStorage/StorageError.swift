@@ -79,7 +79,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noSpace(let file, let device, let needed):
             text = "no space left on \(device) while writing \(file): free \(max(1, needed)) MB and retry"
         case .link(let file, let object, let link):
-            text = "\(file): \(object) is \(link); growkit follows hard links only (docs/FORMAT.md), so copy the data into this file (h5py or h5repack) and retry"
+            text = "\(file): \(object) is \(link); growkit reads only data stored in the checkpoint itself and reached through hard links (docs/FORMAT.md, section Links), so copy the data into this file (h5py or h5repack) and retry"
         case .notRegularFile(let file, let kind):
             text = "\(file) is \(kind), not a regular file; pass a regular file"
         }

@@ -64,6 +64,18 @@ public struct CheckpointSurgery {
         try addFloat32(path, shape: shape)
     }
 
+    /// Replaces the object at `path` by a soft link to `target` (which may not exist).
+    public func replaceWithSoftLink(_ path: String, to target: String) throws {
+        try delete(path)
+        try check(H5Lcreate_soft(target, id, path, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT()), "link \(path)")
+    }
+
+    /// Replaces the object at `path` by an external link to `object` in `file` (which may not exist).
+    public func replaceWithExternalLink(_ path: String, file: String, object: String) throws {
+        try delete(path)
+        try check(H5Lcreate_external(file, object, id, path, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT()), "link \(path)")
+    }
+
     /// Adds a float32 dataset of `shape` (zeros) at `path`, making missing groups.
     public func addFloat32(_ path: String, shape: [Int]) throws {
         let lcpl = H5Pcreate(growkit_H5P_LINK_CREATE())
