@@ -1,3 +1,4 @@
+import CHDF5
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -82,12 +83,30 @@ public final class AtomicHDF5Writer {
     public func abandon() {
         guard !finished else { return }
         finished = true
+        // The file is thrown away, but HDF5 flushes its caches when closing it, and
+        // after a failed write (a full disk) that flush fails again: HDF5 1.10 then
+        // keeps a half-closed file that crashes the process later (SIGSEGV in
+        // H5F__close_cb). So the temporary file is swapped, under HDF5's own
+        // descriptor, for an anonymous in-memory file: the closing flush succeeds
+        // there and costs only the metadata still cached.
+        if file.isOpen {
+            var handle: UnsafeMutableRawPointer? = nil
+            if H5Fget_vfd_handle(file.rawID, growkit_H5P_DEFAULT(), &handle) >= 0, let handle {
+                let descriptor = handle.load(as: Int32.self)
+                let scratch = growkit_memfd_create("growkit-abandoned")
+                if scratch >= 0 {
+                    _ = dup2(scratch, descriptor)
+                    close(scratch)
+                }
+            } else {
+                _ = H5Eclear2(growkit_H5E_DEFAULT())
+            }
+        }
         do {
             try file.close()
         } catch {
-            // Nothing to report: the file is being thrown away, and after a failed
-            // write (a full disk) HDF5 cannot close it at all. The unlink below
-            // still frees its space.
+            // Nothing to report: the file is being thrown away; the unlink below
+            // frees its space whether or not HDF5 managed to close it.
         }
         unlink(temporaryPath)
     }

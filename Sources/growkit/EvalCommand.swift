@@ -34,13 +34,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Part of the data: all, or train / validation (the first 90% / last 10% of tokens).")
     var split: Split = .all
 
-    @Option(help: "Number of batches.")
+    @Option(parsing: .unconditional, help: "Number of batches.")
     var batches: Int = 20
 
-    @Option(help: "Rows per batch (default: the checkpoint's trainer batch_size, else 8).")
+    @Option(parsing: .unconditional, help: "Rows per batch (default: the checkpoint's trainer batch_size, else 8).")
     var batchSize: Int?
 
-    @Option(help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
+    @Option(parsing: .unconditional, help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
     var seqLen: Int?
 
     @Option(help: "Seed of the window sampler.")
@@ -68,6 +68,12 @@ struct EvalCommand: ParsableCommand {
         // Cheap checks (length, positions, vocabulary) before the weights are read.
         try Evaluator.checkCompatibility(config: config, checkpoint: checkpoint, data: source, settings: settings)
 
+        // Weights as read, packed for the forward pass, and the activations: refused
+        // with the size it needs when that cannot fit (a sparse file can declare any model).
+        let (activations, overflow) = Evaluator.activationBytes(config: config, settings: settings)
+            .addingReportingOverflow(2 * reader.parameterBytes)
+        try reader.requireMemory(overflow ? Int.max : activations,
+                                 for: "evaluating this model (weights twice, activations of \(settings.batchSize) x \(settings.seqLen) tokens)")
         let parameters = try reader.parameters()
         let weights: ModelWeights
         do { weights = try ModelWeights(config: config, parameters: parameters) } catch {

@@ -82,3 +82,29 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
         expectCleanFailure(run, mentioning: ["/dev/zero is a character device"])
     }
 }
+
+/// Issue 9, items 3 and 4 at the command line: values from the command line are
+/// bounded before any arithmetic, negative numbers reach the range check, and a
+/// batch that cannot fit is refused with the memory it needs.
+@Suite struct CommandLineBoundsTests {
+    let llama = fixturesFolder.appendingPathComponent("tiny-llama.h5").path
+    let corpus = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
+
+    @Test func hugeSeqLenIsARangeErrorNotATrap() throws {
+        let run = try runGrowkit(["eval", llama, "--data", corpus, "--seq-len", "9223372036854775807"])
+        expectCleanFailure(run, mentioning: ["--seq-len is 9223372036854775807", "between 1 and 16777216"])
+        #expect(run.status == 1)
+    }
+
+    @Test(arguments: [["--batches", "-1"], ["--batch-size", "-3"], ["--seq-len", "-9223372036854775808"]])
+    func negativeNumbersReachTheRangeCheck(option: [String]) throws {
+        let run = try runGrowkit(["eval", llama, "--data", corpus] + option)
+        expectCleanFailure(run, mentioning: ["\(option[0]) is \(option[1])"])
+        #expect(!run.stderr.contains("Missing value"))
+    }
+
+    @Test func batchThatCannotFitNamesTheMemoryItNeeds() throws {
+        let run = try runGrowkit(["eval", llama, "--data", corpus, "--batch-size", "4096", "--seq-len", "4096"])
+        expectCleanFailure(run, mentioning: [llama, "needs", "GB of memory but only"])
+    }
+}

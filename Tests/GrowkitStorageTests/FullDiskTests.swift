@@ -43,6 +43,8 @@ struct FullDiskTests {
         #expect(file == destination)
         #expect(device == StorageError.mountPoint(of: folder.path))
         #expect(needed >= 1)
+        // Closed for good: no half-closed file is left for HDF5 to trip over later.
+        #expect(!writer.file.isOpen)
         #expect(error.description.hasPrefix("no space left on \(device) while writing \(destination): free "))
         #expect(error.description.hasSuffix(" MB and retry."))
         #expect(try folder.contents() == ["out.h5"])
