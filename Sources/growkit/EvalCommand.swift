@@ -96,7 +96,9 @@ struct EvalCommand: ParsableCommand {
             print("data        \(data) (\(source.format), \(source.count) tokens, split \(split.rawValue))")
             print("batches     \(s.batches) x \(s.batchSize) x \(s.seqLen) = \(result.tokens) tokens, seed \(s.seed)")
             print("loss        \(String(format: "%.6f", result.meanLoss)) nats/token")
-            print("perplexity  \(String(format: "%.4f", result.perplexity))")
+            print(result.perplexity.isFinite
+                  ? "perplexity  \(String(format: "%.4f", result.perplexity))"
+                  : "perplexity  not reported: exp(\(String(format: "%.6f", result.meanLoss))) overflows float64 (above 709.78 nats the perplexity exceeds 1.8e308)")
         }
     }
 }
@@ -113,7 +115,7 @@ private struct EvalReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case checkpoint, data, format, split, dataTokens = "data_tokens", batches, batchSize = "batch_size", seqLen = "seq_len",
              seed, meanLoss = "mean_loss", perplexity, batchLosses = "batch_losses", tokens, seconds,
-             tokensPerSecond = "tokens_per_second"
+             tokensPerSecond = "tokens_per_second", perplexityNote = "perplexity_note"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -128,7 +130,14 @@ private struct EvalReport: Encodable {
         try c.encode(result.settings.seqLen, forKey: .seqLen)
         try c.encode(result.settings.seed, forKey: .seed)
         try c.encode(result.meanLoss, forKey: .meanLoss)
-        try c.encode(result.perplexity, forKey: .perplexity)
+        // exp(loss) overflows above 709.78 nats: null with the reason, never a failed
+        // encoding after every batch has run.
+        if result.perplexity.isFinite {
+            try c.encode(result.perplexity, forKey: .perplexity)
+        } else {
+            try c.encodeNil(forKey: .perplexity)
+            try c.encode("exp(mean_loss) overflows float64", forKey: .perplexityNote)
+        }
         try c.encode(result.batchLosses, forKey: .batchLosses)
         try c.encode(result.tokens, forKey: .tokens)
         try c.encode(result.seconds, forKey: .seconds)

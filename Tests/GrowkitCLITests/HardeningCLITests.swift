@@ -1,4 +1,7 @@
 import Foundation
+import GrowkitCheckpoint
+import GrowkitState
+import GrowkitTestSupport
 import Testing
 
 /// Runs growkit like `runGrowkit`, but kills it after `seconds` (a watchdog, not
@@ -106,5 +109,95 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
     @Test func batchThatCannotFitNamesTheMemoryItNeeds() throws {
         let run = try runGrowkit(["eval", llama, "--data", corpus, "--batch-size", "4096", "--seq-len", "4096"])
         expectCleanFailure(run, mentioning: [llama, "needs", "GB of memory but only"])
+    }
+}
+
+/// Issue 9, item 6: every printed figure is finite or the command says why not.
+@Suite struct NonFiniteFigureTests {
+    let corpus = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
+
+    @Test(arguments: [false, true])
+    func planWithExtremeOverridesSaysWhyInsteadOfPrintingInf(json: Bool) throws {
+        let run = try runGrowkit(["plan", "--small-params", "1e8", "--batch-tokens", "5e5", "--grow", "depth",
+                                  "--sc", "1e-300", "--alpha-s", "100"] + (json ? ["--json"] : []))
+        expectCleanFailure(run, mentioning: ["growkit plan:", "not a finite number"])
+        #expect(run.status == 1)
+        #expect(!run.stdout.contains("inf") && !run.stdout.contains("nan") && !run.stdout.contains("{}"), "\(run.stdout)")
+    }
+
+    /// A head scaled by 1e5 gives losses of about 3e4 nats: exp overflows. The loss
+    /// is reported; the perplexity is null with the reason, and the command succeeds.
+    @Test func evalReportsAnOverflowingPerplexityAsNullWithTheReason() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("hot.h5").path
+        var state = try CheckpointReader(path: fixturesFolder.appendingPathComponent("tiny-llama.h5").path).readAll()
+        let head = try #require(state.parameters["lm_head.weight"])
+        state.parameters["lm_head.weight"] = Tensor(shape: head.shape, data: head.data.map { $0 * 1e5 })
+        try CheckpointWriter.write(state, to: path)
+
+        let json = try runGrowkit(["eval", path, "--data", corpus, "--batches", "2", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["perplexity"] is NSNull)
+        #expect(document["perplexity_note"] as? String == "exp(mean_loss) overflows float64")
+        #expect((document["mean_loss"] as? Double ?? 0) > 709.78)
+
+        let text = try runGrowkit(["eval", path, "--data", corpus, "--batches", "2"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("perplexity  not reported: exp("), "\(text.stdout)")
+        #expect(!text.stdout.contains("inf"))
+    }
+}
+
+/// Issue 9, item 8: messages keep the one-sentence rule, exits follow one convention.
+@Suite struct MessageRuleTests {
+    let llama = fixturesFolder.appendingPathComponent("tiny-llama.h5").path
+
+    /// README: every error exits 1, bad usage included; help and version exit 0.
+    @Test(arguments: [["help", "bogus"], ["inspect", "--bogus", "x"], ["eval"], ["no-such-command"], ["plan", "--grow"]])
+    func usageErrorsAreOneLineAndExitOne(arguments: [String]) throws {
+        let run = try runGrowkit(arguments)
+        expectCleanFailure(run, mentioning: ["--help"])
+        #expect(run.status == 1, "exit \(run.status) for \(arguments)")
+        #expect(!run.stderr.contains("Usage:"))
+    }
+
+    @Test func helpAndVersionExitZero() throws {
+        for arguments in [["--help"], ["help", "inspect"], ["inspect", "--help"], ["--version"]] {
+            let run = try runGrowkit(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            #expect(!run.stdout.isEmpty)
+        }
+    }
+
+    @Test func aForeignFileIsNotSentToANonexistentCommand() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("other.h5").path
+        try FileManager.default.copyItem(atPath: llama, toPath: path)
+        try CheckpointSurgery.edit(path) { try $0.setString("format", of: "/", "something.else") }
+        let run = try runGrowkit(["inspect", path])
+        expectCleanFailure(run, mentioning: ["not a growkit checkpoint"])
+        #expect(!run.stderr.contains("growkit convert"))
+    }
+
+    /// A tensor without fletcher32 is read, not checked: --verify says so instead
+    /// of claiming every chunk passed its checksum.
+    @Test func verifySaysWhatWasChecked() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("unchecked.h5").path
+        try FileManager.default.copyItem(atPath: llama, toPath: path)
+        let tensor = "/params/model/norm/weight"
+        try CheckpointSurgery.edit(path) { try $0.replaceWithFloat32(tensor, shape: [32]) }
+        let text = try runGrowkit(["inspect", "--verify", path])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(!text.stdout.contains("passed its fletcher32 checksum"), "\(text.stdout)")
+        #expect(text.stdout.contains("1 have no checksum and were only read, not checked: \(tensor)"), "\(text.stdout)")
+        let json = try runGrowkit(["inspect", "--verify", "--json", path])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let verify = try #require(document["verify"] as? [String: Any], "\(json.stdout)")
+        #expect(verify["tensors_without_checksum"] as? [String] == [tensor])
     }
 }
