@@ -14,6 +14,8 @@ public enum CheckpointLayout {
     /// Longest history and provenance a reader accepts (entries): 16M logged
     /// steps is far beyond any run (Llama 3 405B took about 1.2M), and bounds what is allocated.
     public static let maxLogEntries = 1 << 24
+    /// Longest string attribute a reader accepts (names, kinds, versions).
+    public static let maxAttributeStringBytes = 4096
     /// Bound on all provenance records together (bytes of JSON): thousands of records.
     public static let maxProvenanceBytes = 1 << 26
 

@@ -82,6 +82,6 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     static func oneSentence(_ text: String) -> String {
         var line = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
         while line.last == "." || line.last == " " { line.removeLast() }
-        return line + "."
+        return StorageError.elideLongWords(line) + "."
     }
 }

@@ -56,6 +56,7 @@ public final class HDF5File: HDF5Group {
         // be read without end, a folder is not a file.
         if let kind = fileKind(status.st_mode) { throw .notRegularFile(file: path, kind: kind) }
         let site = Site(file: path, object: "/")
+        CrashGuard.reading(path)
         let isHDF5 = path.withCString { H5Fis_hdf5($0) }
         if isHDF5 == 0 { throw .notHDF5(file: path) }
         if isHDF5 < 0 {

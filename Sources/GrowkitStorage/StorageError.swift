@@ -136,6 +136,16 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             }
         }
         while out.last == "." || out.last == " " { out.removeLast() }
-        return out
+        return elideLongWords(out)
+    }
+
+    /// Shortens every run of more than 200 characters without a space (a huge
+    /// string echoed from a hostile file) to its first 100 and a count, so a
+    /// message stays one readable line whatever the file holds.
+    public static func elideLongWords(_ text: String) -> String {
+        guard text.utf8.count > 200 else { return text }
+        return text.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            word.count > 200 ? word.prefix(100) + "...(\(word.count) characters)" : String(word)
+        }.joined(separator: " ")
     }
 }

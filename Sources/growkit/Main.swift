@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GrowkitStorage
 
 /// The exit convention (README, "Commands"): 0 for success and for `--help` /
 /// `--version`; 1 for every error, bad usage included (argument-parser's default
@@ -9,6 +10,7 @@ import Foundation
 extension Growkit {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        CrashGuard.install()
         do {
             try refuseUnknownHelpTopic(arguments)
             var command = try parseAsRoot(arguments)
