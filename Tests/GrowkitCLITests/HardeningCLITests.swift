@@ -201,3 +201,24 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
         #expect(verify["tensors_without_checksum"] as? [String] == [tensor])
     }
 }
+
+/// Found by tools/fuzz.py (seed 2, mutant 330): one byte of tiny-llama.h5's global
+/// heap (offset 2073, 0 -> 182) makes libhdf5 1.10 copy past its buffer while
+/// reading the variable-length root attribute `format`, a SIGSEGV inside HDF5
+/// that no check can precede. The CLI's crash guard turns it into one sentence.
+@Suite struct DamagedHeapTests {
+    @Test func aCrashInsideHDF5IsOneSentenceAndExitOne() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("heap.h5").path
+        var bytes = try Data(contentsOf: fixturesFolder.appendingPathComponent("tiny-llama.h5"))
+        try #require(bytes[2073] == 0, "fixtures/tiny-llama.h5 changed; find the heap byte again with tools/fuzz.py --seed 2")
+        bytes[2073] = 182
+        try bytes.write(to: URL(fileURLWithPath: path))
+        for command in [["inspect", path], ["plan", "--from", path, "--grow", "depth"]] {
+            let run = try runGrowkit(command)
+            expectCleanFailure(run, mentioning: [path, "the HDF5 library crashed while reading this file"])
+            #expect(run.status == 1)
+        }
+    }
+}

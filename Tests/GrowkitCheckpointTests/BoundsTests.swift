@@ -22,6 +22,14 @@ import GrowkitState
         bad.expectRefusal(path, mentioning: [group, attribute, "\(value)", "must be between 0 and"])
     }
 
+    /// Found by tools/fuzz.py: a 60 KB (or 1 MB) string attribute was echoed whole into the error.
+    @Test func hugeStringAttributeIsRefusedInOneShortLine() throws {
+        let (folder, path) = try bad.brokenCopy { try $0.setString("norm", of: "/config", String(repeating: "y", count: 60_000)) }
+        defer { folder.remove() }
+        let error = bad.expectRefusal(path, mentioning: ["attribute norm of /config", "string of 60000 bytes"])
+        #expect((error?.description.count ?? 0) < 500)
+    }
+
     /// rewarm_start + rewarm_steps overflowed in `inspect`'s summary.
     @Test func rewarmSegmentThatOverflowsIsRefused() throws {
         let (folder, path) = try bad.brokenCopy {
