@@ -73,7 +73,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArgument(let file, let object, let reason):
             text = "\(file): \(object): \(reason)"
         case .hdf5Failure(let file, let object, let operation, let reason):
-            text = "\(file): could not \(operation) \(object) (HDF5: \(reason)); check the file, the disk and its free space"
+            // A full disk is .noSpace and a link is .link, so what is left is the file itself.
+            text = "\(file): could not \(operation) \(object) (HDF5: \(reason)); the file may be damaged: check it with h5dump -H or restore it from a good copy"
         case .ioFailure(let file, let operation, let reason):
             text = "\(file): \(operation) failed (\(reason)); check the folder's permissions and free space"
         case .noSpace(let file, let device, let needed):
