@@ -46,7 +46,7 @@ import GrowkitState
         }
         defer { folder.remove() }
         // Never written: declares 4 entries, stores none of their bytes.
-        bad.expectRefusal(path, mentioning: ["/history/step", "declares 4 entries but stores only 0"])
+        bad.expectRefusal(path, mentioning: ["/history/step", "declares 4 entries but stores only part of them"])
     }
 
     /// A small file declaring 16M never-written history entries per column: refused
