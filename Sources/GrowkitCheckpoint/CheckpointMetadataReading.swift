@@ -127,6 +127,11 @@ extension CheckpointAccess {
         guard info.shape[0] <= 1 << 20 else {
             throw .invalidValue(file: file, object: path, problem: "has \(info.shape[0]) records, above the sane bound \(1 << 20)")
         }
+        // Never-written records read as empty strings, one heap lookup each: a small
+        // file could declare a million of them. Records must be stored to be read.
+        guard try storage({ () throws(StorageError) in try dataset.isFullyWritten() }) else {
+            throw .invalidValue(file: file, object: path, problem: "declares \(info.shape[0]) records but stores only part of them (never-written chunks)")
+        }
         let strings = try storage { () throws(StorageError) in try dataset.readStrings(maxTotalBytes: CheckpointLayout.maxProvenanceBytes) }
         var records: [ProvenanceRecord] = []
         for (index, text) in strings.enumerated() {

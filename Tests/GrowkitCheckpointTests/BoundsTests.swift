@@ -62,6 +62,14 @@ import GrowkitState
         bad.expectRefusal(path, mentioning: ["/history/step", "declares \(n) entries"])
     }
 
+    /// Found by tools/fuzz.py: a million never-written provenance records took
+    /// `plan --from` past its 20 s timeout (one heap lookup per empty string).
+    @Test func sparseProvenanceIsRefusedWithoutReadingIt() throws {
+        let (folder, path) = try bad.brokenCopy { try $0.replaceWithEmpty("/provenance/records", shape: [1 << 20]) }
+        defer { folder.remove() }
+        bad.expectRefusal(path, mentioning: ["/provenance/records", "declares 1048576 records but stores only part of them"])
+    }
+
     @Test func historyLongerThanTheBoundIsRefused() throws {
         let n = CheckpointLayout.maxLogEntries + 1
         let (folder, path) = try bad.brokenCopy { surgery in
