@@ -183,7 +183,7 @@ public final class SafeTensorsFile {
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow, product <= dataLength else {
-                throw .invalid(file: file, object: object, problem: "has shape \(dims.map(\.serialized)) larger than the file's data region")
+                throw .invalid(file: file, object: object, problem: "has shape \(StrictJSON.array(dims).serialized), larger than the file's data region of \(dataLength) bytes")
             }
             shape.append(d)
             count = product

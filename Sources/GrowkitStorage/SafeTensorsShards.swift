@@ -180,6 +180,11 @@ public final class SafeTensorsShardedWriter {
         try writer!.write(values)
     }
 
+    /// Convenience: writes the next tensor from an array.
+    public func write(_ values: [Float]) throws(SafeTensorsError) {
+        try values.withUnsafeBufferPointer { (buffer) throws(SafeTensorsError) in try write(buffer) }
+    }
+
     /// Commits the last shard and writes the index when sharded.
     public func commit() throws(SafeTensorsError) {
         while shard < plan.count {
