@@ -64,7 +64,7 @@ public final class SafeTensorsShards {
             let path = (folder.isEmpty ? "" : folder + "/") + shard
             guard access(path, F_OK) == 0 else {
                 let tensor = map.first { $0.value.stringValue == shard }?.key ?? "?"
-                throw .invalid(file: indexPath, object: "weight_map", problem: "names shard \(shard) (for tensor \(tensor) and others) but \(path) does not exist")
+                throw .missingShard(index: indexPath, shard: shard, tensor: tensor)
             }
             let file = try SafeTensorsFile(path: path)
             for entry in file.entries {

@@ -12,7 +12,8 @@ case "forward": ForwardBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "data": DataBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "grow": GrowBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "train": TrainBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "convert": ConvertBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
-    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow, train")
+    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow, train, convert")
     exit(arguments.first == nil ? 0 : 2)
 }

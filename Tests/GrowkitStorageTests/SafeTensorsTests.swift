@@ -190,7 +190,7 @@ struct SafeTensorsBadInputTests {
         } catch {
             #expect(error.description.contains("model.safetensors.index.json"))
             #expect(error.description.contains("model-00002-of-00003.safetensors"))
-            #expect(error.description.contains("does not exist"))
+            #expect(error.description.contains("not in the index's folder"))
         }
     }
 }
