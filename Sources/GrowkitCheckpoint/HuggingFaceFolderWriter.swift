@@ -137,13 +137,8 @@ public enum HuggingFaceFolderWriter {
                 let part = try parameter(spec).data
                 out.withUnsafeMutableBufferPointer { o in
                     part.withUnsafeBufferPointer { p in
-                        for r0 in stride(from: 0, to: d, by: 32) {
-                            for c0 in stride(from: 0, to: d, by: 32) {
-                                for r in r0..<min(r0 + 32, d) {
-                                    for c in c0..<min(c0 + 32, d) { o[c * 3 * d + k * d + r] = p[r * d + c] }
-                                }
-                            }
-                        }
+                        TensorLayout.transpose(p.baseAddress!, srcStride: d, rows: d, cols: d,
+                                               into: o.baseAddress! + k * d, dstStride: 3 * d)
                     }
                 }
             }

@@ -128,11 +128,18 @@ public final class SafeTensorsFile {
 
     /// Reads tensor `entry` (of this file) as float32, converting F16 and BF16 exactly.
     public func readFloats(_ entry: SafeTensorsEntry) throws(SafeTensorsError) -> [Float] {
-        let count = entry.elementCount
-        var result = [Float](repeating: 0, count: count)
-        try result.withUnsafeMutableBufferPointer { (buffer) throws(SafeTensorsError) in
-            try read(entry, into: buffer)
+        var failure: SafeTensorsError?
+        // No zero fill: the read overwrites every element (or the array is dropped on error).
+        let result = [Float](unsafeUninitializedCapacity: entry.elementCount) { buffer, initialized in
+            do throws(SafeTensorsError) {
+                try read(entry, into: buffer)
+            } catch {
+                failure = error
+                buffer.initialize(repeating: 0)
+            }
+            initialized = buffer.count
         }
+        if let failure { throw failure }
         return result
     }
 

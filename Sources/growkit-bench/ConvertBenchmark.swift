@@ -55,6 +55,7 @@ enum ConvertBenchmark {
         print("convert: GPT-2 124M shapes, \(layers) layers, \(config.parameterCount) parameters, model.safetensors \(String(format: "%.0f", bytes / 1e6)) MB (F32)")
 
         var convertTimes: [Double] = [], copyTimes: [Double] = [], copy3Times: [Double] = [], readTimes: [Double] = []
+        var rawTimes: [Double] = []
         var stateBytes = 0.0
         for _ in 0..<rounds {
             unlink(copy)
@@ -68,6 +69,10 @@ enum ConvertBenchmark {
             unlink(bigCopy)
             copy3Times.append(try StateBenchmark.seconds { try plainCopy(input, to: bigCopy, times: Int((stateBytes / bytes).rounded())) })
             var checksum: Float = 0
+            rawTimes.append(try StateBenchmark.seconds {
+                let file = try SafeTensorsFile(path: input)
+                for entry in file.entries { checksum += try file.readFloats(entry)[0] }
+            })
             readTimes.append(try StateBenchmark.seconds {
                 let model = try HuggingFaceModel(path: hf)
                 try model.forEachParameter { _, tensor in checksum += tensor.data[0] }
@@ -78,6 +83,7 @@ enum ConvertBenchmark {
         print(String(format: "convert to growkit HDF5: %.2f s (%.0f MB/s of input; state %.0f MB with zero moments)", convert, bytes / convert / 1e6, stateBytes / 1e6))
         print(String(format: "plain copy of model.safetensors (read, write, fsync): %.2f s (%.0f MB/s)", plain, bytes / plain / 1e6))
         print(String(format: "plain copy of as many bytes as the state holds: %.2f s", plain3))
+        print(String(format: "read every tensor (SafeTensorsFile.readFloats, no mapping): %.2f s (%.0f MB/s)", median(rawTimes), bytes / median(rawTimes) / 1e6))
         print(String(format: "read + map every tensor (HuggingFaceModel, no write): %.2f s (%.0f MB/s)", read, bytes / read / 1e6))
         print(String(format: "ratio (plain copy time / convert time, medians of %d alternated rounds): %.2f vs the input's bytes, %.2f vs the state's bytes; per round: %@",
                      rounds, plain / convert, plain3 / convert,
