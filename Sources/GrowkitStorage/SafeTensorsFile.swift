@@ -42,7 +42,7 @@ public final class SafeTensorsFile {
     /// Opens `path` and validates its header; nothing but the header is read.
     public init(path: String) throws(SafeTensorsError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw errno == ENOENT ? .fileNotFound(file: path)
                 : .ioFailure(file: path, operation: "opening", reason: String(cString: strerror(errno)))

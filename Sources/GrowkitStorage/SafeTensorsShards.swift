@@ -106,7 +106,7 @@ public final class SafeTensorsShards {
 
     /// Reads a whole small file (index, config) after checking its size against `bound`.
     public static func readSmallFile(_ path: String, bound: Int) throws(SafeTensorsError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw errno == ENOENT ? .fileNotFound(file: path)
                 : .ioFailure(file: path, operation: "opening", reason: String(cString: strerror(errno)))
