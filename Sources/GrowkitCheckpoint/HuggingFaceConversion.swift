@@ -68,7 +68,7 @@ public enum HuggingFaceConversion {
         let count = model.specs.count
         var done = 0
         var zeros: [[Int]: Tensor] = [:]
-        try model.forEachParameter { (spec, tensor) throws(HuggingFaceError) in
+        try model.forEachParameterPrefetching { (spec, tensor) throws(HuggingFaceError) in
             let zero = zeros[spec.shape] ?? Tensor(zeros: spec.shape)
             zeros = [spec.shape: zero]
             do throws(StateError) {

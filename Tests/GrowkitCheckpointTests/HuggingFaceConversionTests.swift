@@ -218,3 +218,42 @@ struct HuggingFaceBadInputTests {
         #expect(scratch.contents().isEmpty)
     }
 }
+
+@Suite("Hugging Face reads with a prefetching thread")
+struct HuggingFacePrefetchTests {
+    @Test func prefetchingYieldsTheSameParametersInTheSameOrder() throws {
+        let model = try HuggingFaceModel(path: hfFolderFixtures + "/gpt2_tied")
+        var plain: [(String, [UInt32])] = [], prefetched: [(String, [UInt32])] = []
+        try model.forEachParameter { spec, t in plain.append((spec.name, t.data.map(\.bitPattern))) }
+        try model.forEachParameterPrefetching(depth: 1) { spec, t in prefetched.append((spec.name, t.data.map(\.bitPattern))) }
+        #expect(plain.map(\.0) == prefetched.map(\.0) && plain.map(\.1) == prefetched.map(\.1))
+    }
+
+    @Test func aFileTruncatedAfterOpeningIsAnErrorNotAHang() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        try FileManager.default.copyItem(atPath: hfFolderFixtures + "/gpt2_tied", toPath: scratch.file("in"))
+        let model = try HuggingFaceModel(path: scratch.file("in"))
+        #expect(truncate(scratch.file("in/model.safetensors"), 200_000) == 0)
+        var seen = 0
+        do {
+            try model.forEachParameterPrefetching { _, _ in seen += 1 }
+            Issue.record("no error")
+        } catch {
+            #expect(error.description.contains("model.safetensors") && error.description.contains("cannot read tensor"))
+        }
+        #expect(seen < model.specs.count)
+    }
+
+    @Test func anErrorInTheBodyStopsTheProducer() throws {
+        let model = try HuggingFaceModel(path: hfFolderFixtures + "/gpt2_tied")
+        var seen = 0
+        #expect(throws: HuggingFaceError.self) {
+            try model.forEachParameterPrefetching { (spec, _) throws(HuggingFaceError) in
+                seen += 1
+                if seen == 3 { throw .missingTensor(file: "body", tensor: spec.name) }
+            }
+        }
+        #expect(seen == 3)
+    }
+}
