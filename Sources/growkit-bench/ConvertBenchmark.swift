@@ -55,15 +55,17 @@ enum ConvertBenchmark {
         print("convert: GPT-2 124M shapes, \(layers) layers, \(config.parameterCount) parameters, model.safetensors \(String(format: "%.0f", bytes / 1e6)) MB (F32)")
 
         var convertTimes: [Double] = [], copyTimes: [Double] = [], copy3Times: [Double] = [], readTimes: [Double] = []
-        var rawTimes: [Double] = []
+        var rawTimes: [Double] = [], convertCPU: [Double] = []
         var stateBytes = 0.0
         for _ in 0..<rounds {
             unlink(copy)
             copyTimes.append(try StateBenchmark.seconds { try plainCopy(input, to: copy, times: 1) })
             unlink(state)
+            let cpu0 = BenchClock.processCPU()
             convertTimes.append(try StateBenchmark.seconds {
                 try HuggingFaceConversion.toCheckpoint(input: hf, output: state, toolVersion: "bench")
             })
+            convertCPU.append(BenchClock.processCPU() - cpu0)
             stat(state, &info)
             stateBytes = Double(info.st_size)
             unlink(bigCopy)
@@ -81,6 +83,7 @@ enum ConvertBenchmark {
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         let convert = median(convertTimes), plain = median(copyTimes), plain3 = median(copy3Times), read = median(readTimes)
         print(String(format: "convert to growkit HDF5: %.2f s (%.0f MB/s of input; state %.0f MB with zero moments)", convert, bytes / convert / 1e6, stateBytes / 1e6))
+        print(String(format: "convert CPU time (both threads): %.2f s", median(convertCPU)))
         print(String(format: "plain copy of model.safetensors (read, write, fsync): %.2f s (%.0f MB/s)", plain, bytes / plain / 1e6))
         print(String(format: "plain copy of as many bytes as the state holds: %.2f s", plain3))
         print(String(format: "read every tensor (SafeTensorsFile.readFloats, no mapping): %.2f s (%.0f MB/s)", median(rawTimes), bytes / median(rawTimes) / 1e6))
