@@ -257,6 +257,7 @@ public enum StrictJSON: Sendable, Hashable {
             let digitsStart = index
             while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw fail("invalid value") }
+            guard bytes[digitsStart] != 0x30 || index == digitsStart + 1 else { throw fail("leading zero in a number") }
             if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                 isInteger = false
                 index += 1

@@ -257,3 +257,43 @@ struct HuggingFacePrefetchTests {
         #expect(seen == 3)
     }
 }
+
+@Suite("Hugging Face round trips of head tying both ways")
+struct HuggingFaceTyingTests {
+    @Test(arguments: [false, true])
+    func untiedGPT2AndTiedLlamaRoundTrip(tiedLlama: Bool) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        var config = tiedLlama ? RandomState.tinyConfig(.llama) : RandomState.tinyConfig(.gpt2)
+        config.tieEmbeddings = tiedLlama
+        let state = RandomState.state(config: config, seed: 11)
+        try CheckpointWriter.write(state, to: scratch.file("in.h5"))
+        try HuggingFaceConversion.toHuggingFace(input: scratch.file("in.h5"), output: scratch.file("hf"))
+        let file = try SafeTensorsFile(path: scratch.file("hf/model.safetensors"))
+        // save_pretrained's convention: lm_head.weight stored exactly when untied.
+        #expect((file.entry(named: "lm_head.weight") != nil) == !config.tieEmbeddings)
+        try HuggingFaceConversion.toCheckpoint(input: scratch.file("hf"), output: scratch.file("back.h5"), toolVersion: "test")
+        let back = try CheckpointReader(path: scratch.file("back.h5"))
+        #expect(back.config == config)
+        #expect(bits(try back.parameters()) == bits(state.parameters))
+    }
+}
+
+@Suite struct StrictJSONTests {
+    @Test func parsesEscapesSurrogatesAndExactIntegers() throws {
+        let json = try StrictJSON.parse(Array(#"{"a\u00e9\ud83d\ude00": [9007199254740993, -1.5e3, true, null, "x\"y"]}"#.utf8))
+        guard case .object(let members) = json, case .array(let items) = members[0].value else {
+            Issue.record("not an object of an array")
+            return
+        }
+        #expect(members[0].key == "a\u{e9}\u{1F600}")
+        #expect(items == [.integer(9_007_199_254_740_993), .number(-1500), .bool(true), .null, .string("x\"y")])
+        #expect(try StrictJSON.parse(Array(json.serialized.utf8)) == json)
+    }
+
+    @Test func refusesWhatSafetensorsRefuses() {
+        for bad in [#"{"a": 1, "a": 2}"#, #"{"a": 1} x"#, "[" + String(repeating: "[", count: 70) + "]", #"{"a": "\ud83d"}"#, "{\"a\": \"\u{1}\"}", "01", ""] {
+            #expect(throws: StrictJSON.ParseError.self, "\(bad)") { try StrictJSON.parse(Array(bad.utf8)) }
+        }
+    }
+}
