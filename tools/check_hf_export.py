@@ -17,11 +17,14 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
+import transformers
 from transformers import AutoModelForCausalLM
 
 
 def load(folder):
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
+    # transformers 5 names the argument `dtype`, 4.x `torch_dtype` (5 still accepts it, deprecated).
+    key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    model = AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager", **{key: torch.float32})
     return model.eval()
 
 
@@ -45,7 +48,7 @@ def main():
         loss = float(F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1), ignore_index=-100))
     dlogit = float(np.abs(logits.numpy().astype(np.float64) - ref_logits).max())
     dloss = abs(loss - ref_loss)
-    print(f"{args.folder}: {type(model).__name__}, loss {loss:.7f} (reference {ref_loss:.7f}), "
+    print(f"{args.folder}: transformers {transformers.__version__}, {type(model).__name__}, loss {loss:.7f} (reference {ref_loss:.7f}), "
           f"|dloss| {dloss:.3g}, max |dlogit| {dlogit:.3g}")
     ok = dlogit <= args.atol and dloss <= args.loss_rtol * max(1.0, abs(ref_loss))
     if args.against:
