@@ -13,7 +13,8 @@ case "data": DataBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "grow": GrowBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "train": TrainBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "verify-gradients": VerifyGradientsBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "convert": ConvertBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
-    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow, train, verify-gradients")
+    print("usage: growkit-bench <mode> [arguments]; modes: storage, state, forward, data, grow, train, verify-gradients, convert")
     exit(arguments.first == nil ? 0 : 2)
 }

@@ -8,7 +8,7 @@ struct Growkit: ParsableCommand {
         version: growkitVersion,
         subcommands: [
             InspectCommand.self, GrowCommand.self, VerifyCommand.self, DiffCommand.self, EvalCommand.self,
-            TrainCommand.self, PlanCommand.self, PlotCommand.self, DemoCommand.self, MakeFixtureCommand.self,
+            TrainCommand.self, PlanCommand.self, PlotCommand.self, ConvertCommand.self, DemoCommand.self, MakeFixtureCommand.self,
         ])
 }
 

@@ -1,0 +1,116 @@
+import GrowkitState
+import GrowkitStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `growkit convert`: a Hugging Face folder or `.safetensors` file to a growkit state, and a
+/// growkit state back to a Hugging Face folder (docs/HUGGINGFACE.md).
+public enum HuggingFaceConversion {
+    /// Whether `path` is read as a Hugging Face model: a folder, a `.safetensors` file or an index file.
+    public static func isHuggingFace(_ path: String) -> Bool {
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return true }
+        return path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json")
+    }
+
+    /// The metadata of a converted model until weights-only states land (issue 13 item 2): AdamW
+    /// defaults with zero moments and step 0, a constant schedule, a trainer at step 0, an
+    /// empty history, and one provenance record.
+    public static func metadata(config: ModelConfig, provenance: [ProvenanceRecord]) -> CheckpointMetadata {
+        let optimizer = AdamWHyperparameters()
+        return CheckpointMetadata(
+            config: config, optimizer: optimizer,
+            schedule: Schedule(kind: .constant, peakLR: optimizer.lr, minLR: optimizer.lr, warmupSteps: 0, totalSteps: 0),
+            trainer: TrainerPosition(step: 0, tokensSeen: 0, batchSize: 1, seqLen: config.maxPosition, seed: 0, dataCursor: 0,
+                                     rngState: [], generator: "none"),
+            history: TrainingHistory(), provenance: provenance)
+    }
+
+    /// The SHA-256 of a model's bytes: of the file for a single file, else of the lines
+    /// `<sha256>  <name>` of every file (config.json, index, shards), as `sha256sum` prints them.
+    public static func checksum(_ model: HuggingFaceModel) throws(HuggingFaceError) -> String {
+        do {
+            if model.sourceFiles.count == 2, model.path.hasSuffix(".safetensors") {
+                return try SHA256.hex(ofFile: model.path)
+            }
+            var lines = ""
+            for file in model.sourceFiles {
+                lines += try SHA256.hex(ofFile: file) + "  " + String(file.split(separator: "/").last ?? "") + "\n"
+            }
+            return SHA256.hex(of: Array(lines.utf8))
+        } catch {
+            throw .state(error)
+        }
+    }
+
+    /// Converts the Hugging Face model at `input` to a growkit state at `output` (format v1,
+    /// streaming one tensor at a time). `progress(i, n)` after each parameter.
+    public static func toCheckpoint(
+        input: String, output: String, options: CheckpointWriter.Options = CheckpointWriter.Options(),
+        toolVersion: String, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(HuggingFaceError) {
+        let model = try HuggingFaceModel(path: input)
+        let record = ProvenanceRecord(
+            operatorName: "convert",
+            arguments: ["from": .string("huggingface"), "architecture": .string(model.config.family == .gpt2 ? "GPT2LMHeadModel" : "LlamaForCausalLM"),
+                        "dtypes": .array(Set(model.weights.files.flatMap { $0.entries.map(\.dtype.rawValue) }).sorted().map { .string($0) })],
+            source: input, sourceSHA256: try checksum(model), toolVersion: toolVersion, time: ProvenanceRecord.now())
+        let writer: CheckpointWriter
+        do {
+            writer = try CheckpointWriter(path: output, metadata: metadata(config: model.config, provenance: [record]),
+                                          options: options, inputPath: model.weights.files.first?.path, toolVersion: toolVersion)
+        } catch {
+            throw .state(error)
+        }
+        let count = model.specs.count
+        var done = 0
+        var zeros: [[Int]: Tensor] = [:]
+        try model.forEachParameterPrefetching { (spec, tensor) throws(HuggingFaceError) in
+            let zero = zeros[spec.shape] ?? Tensor(zeros: spec.shape)
+            zeros = [spec.shape: zero]
+            do throws(StateError) {
+                try writer.write(.parameter, of: spec.name, tensor: tensor)
+                try writer.write(.expAvg, of: spec.name, tensor: zero, step: 0, applyWeightDecay: spec.defaultWeightDecay)
+                try writer.write(.expAvgSq, of: spec.name, tensor: zero)
+            } catch {
+                throw .state(error)
+            }
+            done += 1
+            progress(done, count)
+        }
+        do {
+            try writer.commit()
+        } catch {
+            throw .state(error)
+        }
+    }
+
+    /// Converts the growkit state at `input` to a Hugging Face folder at `output`. Tokenizer files
+    /// in the input's folder are copied unless `options.tokenizerFolder` names another.
+    public static func toHuggingFace(
+        input: String, output: String, options: HuggingFaceFolderWriter.Options = HuggingFaceFolderWriter.Options(),
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(HuggingFaceError) {
+        let reader: CheckpointReader
+        do {
+            reader = try CheckpointReader(path: input)
+        } catch {
+            throw .state(error)
+        }
+        var options = options
+        if options.tokenizerFolder == nil {
+            let folder = folderOf(input)
+            options.tokenizerFolder = folder.isEmpty ? "." : folder
+        }
+        try HuggingFaceFolderWriter.write(config: reader.config, to: output, options: options, parameter: { (spec) throws(HuggingFaceError) in
+            do throws(StateError) {
+                return try reader.parameter(named: spec.name)
+            } catch {
+                throw .state(error)
+            }
+        }, progress: progress)
+    }
+}
