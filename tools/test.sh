@@ -32,3 +32,8 @@ JSON
 # fixtures/hf/*.reference.h5 and *.adamw.h5 are reference data, not checkpoints.
 python3 tools/check_format.py "$work"/*.h5 fixtures/*.h5 $(ls fixtures/hf/*.h5 | grep -v -e "\.reference\.h5$" -e "\.adamw\.h5$")
 python3 tools/check_h5py_interop.py "$work/gpt2.h5" "$work/gpt2-zstd.h5" "$work/llama.h5" "$work/llama-zstd.h5"
+
+# Hostile input (issue 9): a bounded, seeded set of structural and byte-level mutants
+# of the fixtures through every read command, under a timeout and a memory limit.
+# A longer run: python3 tools/fuzz.py --growkit "$growkit" --seed N --mutants 5000 --keep DIR
+python3 tools/fuzz.py --growkit "$growkit" --seed 1 --mutants 200 --jobs 2

@@ -38,3 +38,9 @@ static inline size_t growkit_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline hsize_t growkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 
 #endif
+
+/* An anonymous in-memory file (Linux memfd_create; glibc declares it only under
+   _GNU_SOURCE, which Swift does not set). AtomicHDF5Writer.abandon() puts one
+   under HDF5's descriptor so that closing a file after a failed write succeeds. */
+extern int memfd_create(const char *name, unsigned int flags);
+static inline int growkit_memfd_create(const char *name) { return memfd_create(name, 0); }

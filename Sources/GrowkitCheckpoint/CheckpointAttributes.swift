@@ -64,7 +64,13 @@ struct CheckpointAccess {
 
     func string(_ object: HDF5Object, _ name: String) throws(StateError) -> String {
         try requireAttribute(object, name, "string", [.string])
-        return try storage { () throws(StorageError) in try object.stringAttribute(name) }
+        let value = try storage { () throws(StorageError) in try object.stringAttribute(name) }
+        // Every format v1 string attribute is a short name or version.
+        guard value.utf8.count <= CheckpointLayout.maxAttributeStringBytes else {
+            throw .invalidValue(file: file, object: attributeName(object, name),
+                                problem: "is a string of \(value.utf8.count) bytes, longer than any format v1 value (at most \(CheckpointLayout.maxAttributeStringBytes))")
+        }
+        return value
     }
 
     func int(_ object: HDF5Object, _ name: String, minimum: Int = 0) throws(StateError) -> Int {

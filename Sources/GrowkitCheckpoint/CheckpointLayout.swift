@@ -11,9 +11,13 @@ public enum CheckpointLayout {
     ]
     public static let rngStatePath = "/trainer/rng_state"
     public static let provenancePath = "/provenance/records"
-    /// Longest history and provenance a reader accepts (entries): one entry per
-    /// step for a billion steps is far beyond any run, and bounds what is allocated.
-    public static let maxLogEntries = 1 << 28
+    /// Longest history and provenance a reader accepts (entries): 16M logged
+    /// steps is far beyond any run (Llama 3 405B took about 1.2M), and bounds what is allocated.
+    public static let maxLogEntries = 1 << 24
+    /// Longest string attribute a reader accepts (names, kinds, versions).
+    public static let maxAttributeStringBytes = 4096
+    /// Bound on all provenance records together (bytes of JSON): thousands of records.
+    public static let maxProvenanceBytes = 1 << 26
 
     static func parameterPath(_ spec: ParameterSpec) -> String { "/params/" + spec.storagePath }
     static func expAvgPath(_ spec: ParameterSpec) -> String { "/optimizer/exp_avg/" + spec.storagePath }

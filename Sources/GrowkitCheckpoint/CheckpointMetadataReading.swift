@@ -81,8 +81,10 @@ extension CheckpointAccess {
         let dataset = try requireDataset(path)
         let generator = try string(dataset, "generator")
         let bytes = try storage { () throws(StorageError) in try dataset.read(UInt8.self) }
-        return TrainerPosition(step: step, tokensSeen: tokensSeen, batchSize: batchSize, seqLen: seqLen, seed: seed,
-                               dataCursor: dataCursor, rngState: bytes, generator: generator)
+        let position = TrainerPosition(step: step, tokensSeen: tokensSeen, batchSize: batchSize, seqLen: seqLen, seed: seed,
+                                       dataCursor: dataCursor, rngState: bytes, generator: generator)
+        if let problem = position.problem() { throw .invalidValue(file: file, object: "/trainer", problem: problem) }
+        return position
     }
 
     func history() throws(StateError) -> TrainingHistory {
@@ -91,7 +93,18 @@ extension CheckpointAccess {
         let columns: [(String, ElementType)] = [("step", .int64), ("loss", .float64), ("lr", .float64), ("tokens", .int64)]
         var lengths: [Int] = []
         for (name, type) in columns {
-            lengths.append(try vectorInfo("/history/\(name)", type, maxCount: limit).shape[0])
+            let path = "/history/\(name)"
+            let info = try vectorInfo(path, type, maxCount: limit)
+            lengths.append(info.shape[0])
+            // A few KB of file can declare millions of never-written entries (read
+            // as fill values): an unfiltered column must store every byte it declares.
+            if info.filters.allSatisfy({ $0.id == 3 /* fletcher32 */ }) {
+                let dataset = try requireDataset(path)
+                let stored = try storage { () throws(StorageError) in try dataset.storageSize() }
+                if stored < UInt64(info.shape[0] * 8) {
+                    throw .invalidValue(file: file, object: path, problem: "declares \(info.shape[0]) entries but stores only \(stored) of their \(info.shape[0] * 8) bytes")
+                }
+            }
         }
         guard Set(lengths).count == 1 else {
             throw .invalidValue(file: file, object: "/history", problem: "has datasets step, loss, lr, tokens of different lengths \(lengths); they must be equal")
@@ -100,7 +113,9 @@ extension CheckpointAccess {
         let loss = try storage { () throws(StorageError) in try handle.readDataset("/history/loss", as: Double.self) }
         let lr = try storage { () throws(StorageError) in try handle.readDataset("/history/lr", as: Double.self) }
         let tokens = try storage { () throws(StorageError) in try handle.readDataset("/history/tokens", as: Int64.self) }
-        return TrainingHistory(step: step.map { Int($0) }, loss: loss, lr: lr, tokens: tokens.map { Int($0) })
+        let history = TrainingHistory(step: step.map { Int($0) }, loss: loss, lr: lr, tokens: tokens.map { Int($0) })
+        if let problem = history.problem() { throw .invalidValue(file: file, object: "/history", problem: problem) }
+        return history
     }
 
     func provenance() throws(StateError) -> [ProvenanceRecord] {
@@ -115,7 +130,7 @@ extension CheckpointAccess {
         guard info.shape[0] <= 1 << 20 else {
             throw .invalidValue(file: file, object: path, problem: "has \(info.shape[0]) records, above the sane bound \(1 << 20)")
         }
-        let strings = try storage { () throws(StorageError) in try dataset.readStrings() }
+        let strings = try storage { () throws(StorageError) in try dataset.readStrings(maxTotalBytes: CheckpointLayout.maxProvenanceBytes) }
         var records: [ProvenanceRecord] = []
         for (index, text) in strings.enumerated() {
             guard let record = ProvenanceRecord(jsonString: text) else {

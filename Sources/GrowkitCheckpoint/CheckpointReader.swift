@@ -159,6 +159,7 @@ public final class CheckpointReader {
     /// The whole state in memory. For small models; large ones stream with
     /// ``parameter(named:)`` and ``moments(named:)``.
     public func readAll() throws(StateError) -> TrainingState {
+        try requireMemory(3 * parameterBytes, for: "reading the whole state (parameters and both moments, float32)")
         var parameters: [String: Tensor] = [:], expAvg: [String: Tensor] = [:], expAvgSq: [String: Tensor] = [:]
         try forEachTensor(tensors) { info, tensor throws(StateError) in
             switch info.role {
@@ -181,11 +182,26 @@ public final class CheckpointReader {
     /// Every parameter value, keyed by dotted name, without the Adam moments
     /// (a third of the bytes): what a forward pass needs.
     public func parameters() throws(StateError) -> [String: Tensor] {
+        try requireMemory(parameterBytes, for: "reading every parameter")
         var parameters: [String: Tensor] = [:]
         try forEachTensor(tensors.filter { $0.role == .parameter }) { info, tensor throws(StateError) in
             parameters[info.parameter] = tensor
         }
         return parameters
+    }
+
+    /// float32 bytes of every parameter value: what ``parameters()`` allocates.
+    /// (The config is validated, so the sum cannot overflow.)
+    public var parameterBytes: Int { 4 * config.parameterCount }
+
+    /// Refuses, with one sentence, when `bytes` exceed what this process can still
+    /// allocate (``SystemMemory``): a sparse file can declare a model of any size
+    /// the config allows, and a failed allocation is a crash, not an error.
+    public func requireMemory(_ bytes: Int, for what: String) throws(StateError) {
+        let available = SystemMemory.availableBytes()
+        if bytes > available {
+            throw .insufficientMemory(file: path, what: what, neededBytes: bytes, availableBytes: available)
+        }
     }
 
     /// Total bytes of tensor data before compression, and as stored.

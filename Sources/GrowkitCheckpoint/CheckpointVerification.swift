@@ -1,6 +1,14 @@
 import GrowkitState
 import GrowkitStorage
 
+/// What ``CheckpointReader/verifyAllChunks(progress:)`` checked.
+public struct VerificationReport: Sendable, Equatable {
+    /// Tensors every chunk of which passed its fletcher32 checksum.
+    public var checksummed: Int
+    /// Paths of tensors stored without fletcher32: read in full, but not checked.
+    public var unchecked: [String]
+}
+
 /// Progress of a long read over every tensor (`verifyAllChunks`, statistics).
 public struct TensorProgress: Sendable {
     /// 0-based index of the tensor just finished, and the number of tensors.
@@ -19,7 +27,10 @@ extension CheckpointReader {
     /// the history and the provenance. Throws ``StateError/corrupted(file:object:)``
     /// naming the first dataset whose chunk fails its checksum. Memory: one tensor
     /// slab of at most about 16 MiB at a time.
-    public func verifyAllChunks(progress: (TensorProgress) -> Void = { _ in }) throws(StateError) {
+    /// Returns what was checked: tensors without fletcher32 are read in full (so
+    /// a damaged compressed chunk still fails) but have no checksum to compare.
+    @discardableResult
+    public func verifyAllChunks(progress: (TensorProgress) -> Void = { _ in }) throws(StateError) -> VerificationReport {
         let total = tensors.reduce(0) { $0 + $1.rawBytes }
         var done = 0
         for (index, info) in tensors.enumerated() {
@@ -33,6 +44,8 @@ extension CheckpointReader {
         _ = try access.trainer()
         _ = try access.history()
         _ = try access.provenance()
+        return VerificationReport(checksummed: tensors.filter(\.fletcher32).count,
+                                  unchecked: tensors.filter { !$0.fletcher32 }.map(\.path))
     }
 
     /// Statistics of every tensor, one at a time, in ``tensors`` order.

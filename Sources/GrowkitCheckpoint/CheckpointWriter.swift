@@ -75,6 +75,9 @@ public final class CheckpointWriter {
         } catch {
             throw .storage(error)
         }
+        // Uncompressed float32 values and both moments: what a full disk is told to free.
+        // (The config was validated above, so the product cannot overflow.)
+        writer.expectedBytes = 12 * metadata.config.parameterCount
         try storage { () throws(StorageError) in try Self.writeMetadata(metadata, to: writer.file, toolVersion: toolVersion) }
     }
 
@@ -199,9 +202,8 @@ public final class CheckpointWriter {
         do {
             return try body()
         } catch {
-            writer.abandon()
             committed = true
-            throw .storage(error)
+            throw .storage(writer.abandon(after: error))
         }
     }
 

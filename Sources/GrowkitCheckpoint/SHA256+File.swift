@@ -1,5 +1,6 @@
 import COpenSSL
 import GrowkitState
+import GrowkitStorage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,13 +11,19 @@ extension SHA256 {
     /// Lowercase hex digest of a file's bytes, read in 4 MiB blocks and hashed by libcrypto
     /// (SHA-NI where the CPU has it: the input of a multi-GB `grow` is hashed in about a
     /// second instead of several). The in-memory ``SHA256`` gives the same digest.
+    /// Only a regular file: a FIFO is refused instead of waited on (O_NONBLOCK open).
     public static func hex(ofFile path: String) throws(StateError) -> String {
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
-            throw errno == ENOENT ? .storage(.fileNotFound(file: path))
-                : .storage(.ioFailure(file: path, operation: "opening to compute its SHA-256", reason: String(cString: strerror(errno))))
+            if errno == ENOENT || errno == ENOTDIR { throw .storage(.fileNotFound(file: path)) }
+            throw .storage(.ioFailure(file: path, operation: "opening to compute its SHA-256", reason: String(cString: strerror(errno))))
         }
         defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw .storage(.ioFailure(file: path, operation: "reading to compute its SHA-256", reason: String(cString: strerror(errno))))
+        }
+        if let kind = HDF5File.fileKind(status.st_mode) { throw .storage(.notRegularFile(file: path, kind: kind)) }
         guard let context = EVP_MD_CTX_new() else {
             throw .storage(.ioFailure(file: path, operation: "computing its SHA-256", reason: "libcrypto could not allocate a digest context"))
         }
@@ -38,6 +45,7 @@ extension SHA256 {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef")
+        return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
     }
 }

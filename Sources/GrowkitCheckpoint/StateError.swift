@@ -35,6 +35,8 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     case incompleteCheckpoint(file: String, missing: [String])
     /// A writer was given data that does not fit the checkpoint (duplicate, wrong shape, ...).
     case invalidWrite(file: String, object: String, problem: String)
+    /// What the command must hold in memory (`what`) is larger than what this process can allocate.
+    case insufficientMemory(file: String, what: String, neededBytes: Int, availableBytes: Int)
 
     public var description: String {
         let text: String
@@ -42,7 +44,7 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .storage(let error):
             text = error.description
         case .wrongFormat(let file, let found):
-            text = "\(file): root attribute format is '\(found)', not 'growkit.training-state'; this is not a growkit checkpoint (convert it with growkit convert)"
+            text = "\(file): root attribute format is '\(found)', not 'growkit.training-state'; this is not a growkit checkpoint v1"
         case .unsupportedFormatVersion(let file, let found):
             text = "\(file): root attribute format_version is \(found) but this growkit reads format version 1 only; upgrade growkit to read it"
         case .missingObject(let file, let object, let kind):
@@ -70,6 +72,8 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
             text = "\(file): \(missing.count) parameter(s) were never written (\(shown)), so the checkpoint was not committed; write every parameter of the table"
         case .invalidWrite(let file, let object, let problem):
             text = "\(file): cannot write \(object): \(problem)"
+        case .insufficientMemory(let file, let what, let needed, let available):
+            text = "\(file): \(what) needs \(SystemMemory.describe(needed)) of memory but only \(SystemMemory.describe(available)) is available; run it on a machine with more memory or free some"
         }
         return Self.oneSentence(text)
     }
@@ -78,6 +82,6 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     static func oneSentence(_ text: String) -> String {
         var line = String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
         while line.last == "." || line.last == " " { line.removeLast() }
-        return line + "."
+        return StorageError.elideLongWords(line) + "."
     }
 }

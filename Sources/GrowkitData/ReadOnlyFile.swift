@@ -15,7 +15,10 @@ final class ReadOnlyFile: @unchecked Sendable {
     private let descriptor: Int32
 
     init(path: String) throws(DataError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO read-only would otherwise wait for a writer
+        // forever; it is refused below as not a regular file. (On a regular file
+        // the flag has no effect on reads.)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .fileNotFound(path: path) }

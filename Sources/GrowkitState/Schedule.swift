@@ -84,22 +84,27 @@ public struct Schedule: Sendable, Hashable, Codable {
         length <= 0 ? 1 : min(1, done / length)
     }
 
+    /// Largest step count or step index a schedule may hold: 2^53, exact in
+    /// float64 (the rate is computed in float64) and far beyond any run, so the
+    /// sum of any two such values (`rewarm_start + rewarm_steps`, `s + 1`) never
+    /// overflows an Int.
+    public static let maxSteps = 1 << 53
+
     /// The first problem with these numbers as a phrase naming the attribute, or `nil`.
     public func problem() -> String? {
         for (name, value) in [("peak_lr", peakLR), ("min_lr", minLR)] where !(value.isFinite && value >= 0) {
             return "\(name) is \(value); it must be a finite number >= 0"
         }
-        for (name, value) in [("warmup_steps", warmupSteps), ("total_steps", totalSteps)] where value < 0 {
-            return "\(name) is \(value); it must be >= 0"
-        }
-        if kind == .wsd && decaySteps < 0 {
-            return "decay_steps is \(decaySteps); it must be >= 0"
+        var steps = [("warmup_steps", warmupSteps), ("total_steps", totalSteps)]
+        if kind == .wsd { steps.append(("decay_steps", decaySteps)) }
+        if let rewarmStart { steps.append(("rewarm_start", rewarmStart)) }
+        for (name, value) in steps where value < 0 || value > Self.maxSteps {
+            return "\(name) is \(value); it must be between 0 and \(Self.maxSteps)"
         }
         switch (rewarmStart, rewarmSteps) {
         case (nil, nil): break
-        case (let start?, let length?):
-            if start < 0 { return "rewarm_start is \(start); it must be >= 0" }
-            if length < 1 { return "rewarm_steps is \(length); it must be >= 1" }
+        case (_?, let length?):
+            if length < 1 || length > Self.maxSteps { return "rewarm_steps is \(length); it must be between 1 and \(Self.maxSteps)" }
         default:
             return "only one of rewarm_start and rewarm_steps is present; give both or neither"
         }

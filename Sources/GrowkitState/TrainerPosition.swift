@@ -30,12 +30,20 @@ public struct TrainerPosition: Sendable, Hashable, Codable {
     /// (mt19937: 2.5 KiB), so this only guards against absurd files.
     public static let maxRNGStateBytes = 1 << 16
 
+    /// Largest step, token count or data cursor: 2^53 (9e15 tokens, far beyond
+    /// any run; exact in float64), so sums and products with other bounded values
+    /// (`step + 1`, `batch_size * seq_len`, cursor arithmetic) never overflow.
+    public static let maxCount = 1 << 53
+    /// Largest batch size and sequence length: 2^24, the bound of every model dimension.
+    public static let maxBatchDimension = 1 << 24
+
     /// The first problem with these numbers as a phrase naming the attribute, or `nil`.
     public func problem() -> String? {
-        let named = [("step", step), ("tokens_seen", tokensSeen), ("batch_size", batchSize),
-                     ("seq_len", seqLen), ("seed", seed), ("data_cursor", dataCursor)]
-        for (name, value) in named where value < 0 {
-            return "\(name) is \(value); it must be >= 0"
+        let named = [("step", step, Self.maxCount), ("tokens_seen", tokensSeen, Self.maxCount),
+                     ("batch_size", batchSize, Self.maxBatchDimension), ("seq_len", seqLen, Self.maxBatchDimension),
+                     ("seed", seed, Int.max), ("data_cursor", dataCursor, Self.maxCount)]
+        for (name, value, bound) in named where value < 0 || value > bound {
+            return "\(name) is \(value); it must be between 0 and \(bound)"
         }
         if rngState.count > Self.maxRNGStateBytes {
             return "rng_state has \(rngState.count) bytes, above the sane bound \(Self.maxRNGStateBytes)"
@@ -73,6 +81,13 @@ public struct TrainingHistory: Sendable, Hashable, Codable {
         let counts = [step.count, loss.count, lr.count, tokens.count]
         if Set(counts).count != 1 {
             return "its datasets step, loss, lr, tokens have different lengths \(counts); they must be equal"
+        }
+        // Bounded like TrainerPosition's counts, so that differences and sums of
+        // logged steps (the planner's slope) cannot overflow.
+        for (name, values) in [("step", step), ("tokens", tokens)] {
+            if let index = values.firstIndex(where: { $0 < 0 || $0 > TrainerPosition.maxCount }) {
+                return "\(name)[\(index)] is \(values[index]); it must be between 0 and \(TrainerPosition.maxCount)"
+            }
         }
         return nil
     }

@@ -1,3 +1,4 @@
+import CHDF5
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,6 +22,9 @@ public final class AtomicHDF5Writer {
     public let temporaryPath: String
     /// The file being written; write groups, datasets and attributes through it.
     public let file: HDF5File
+    /// The caller's estimate of the final file's size in bytes (0: unknown), so
+    /// that a full disk can be answered with how much space to free.
+    public var expectedBytes: Int = 0
     private var finished = false
 
     /// Creates the temporary file next to `destination`.
@@ -35,8 +39,14 @@ public final class AtomicHDF5Writer {
         let (folder, name) = AtomicHDF5Writer.split(destination)
         var random = SystemRandomNumberGenerator()
         let suffix = String(random.next() & 0xFFFF_FFFF, radix: 16)
-        self.temporaryPath = (folder == "" ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(suffix)"
-        self.file = try HDF5File.create(temporaryPath)
+        let temporaryPath = (folder == "" ? "" : folder + "/") + ".\(name).tmp-\(getpid())-\(suffix)"
+        self.temporaryPath = temporaryPath
+        do {
+            self.file = try HDF5File.create(temporaryPath)
+        } catch {
+            unlink(temporaryPath)
+            throw AtomicHDF5Writer.renamed(error, temporaryPath: temporaryPath, destination: destination, expectedBytes: 0)
+        }
     }
 
     private let overwrite: Bool
@@ -64,7 +74,7 @@ public final class AtomicHDF5Writer {
             finished = true
             try AtomicHDF5Writer.fsyncPath(AtomicHDF5Writer.split(destination).folder, directory: true)
         } catch {
-            if !finished { abandon() }
+            if !finished { throw abandon(after: error) }
             throw error
         }
     }
@@ -73,8 +83,63 @@ public final class AtomicHDF5Writer {
     public func abandon() {
         guard !finished else { return }
         finished = true
-        try? file.close()
+        // The file is thrown away, but HDF5 flushes its caches when closing it, and
+        // after a failed write (a full disk) that flush fails again: HDF5 1.10 then
+        // keeps a half-closed file that crashes the process later (SIGSEGV in
+        // H5F__close_cb). So the temporary file is swapped, under HDF5's own
+        // descriptor, for an anonymous in-memory file: the closing flush succeeds
+        // there and costs only the metadata still cached.
+        if file.isOpen {
+            var handle: UnsafeMutableRawPointer? = nil
+            if H5Fget_vfd_handle(file.rawID, growkit_H5P_DEFAULT(), &handle) >= 0, let handle {
+                let descriptor = handle.load(as: Int32.self)
+                let scratch = growkit_memfd_create("growkit-abandoned")
+                if scratch >= 0 {
+                    _ = dup2(scratch, descriptor)
+                    close(scratch)
+                }
+            } else {
+                _ = H5Eclear2(growkit_H5E_DEFAULT())
+            }
+        }
+        do {
+            try file.close()
+        } catch {
+            // Nothing to report: the file is being thrown away; the unlink below
+            // frees its space whether or not HDF5 managed to close it.
+        }
         unlink(temporaryPath)
+    }
+
+    /// Abandons the file after `error` (``abandon()``) and returns the error to
+    /// report: a full disk becomes one `.noSpace` naming the destination, its
+    /// mount point and how many MB to free (measured after the temporary file is
+    /// gone); other errors are returned as they are.
+    public func abandon(after error: StorageError) -> StorageError {
+        var written = 0
+        var status = stat()
+        if stat(temporaryPath, &status) == 0 { written = Int(status.st_size) }
+        abandon()
+        return AtomicHDF5Writer.renamed(error, temporaryPath: temporaryPath, destination: destination,
+                                        expectedBytes: max(expectedBytes, written))
+    }
+
+    /// A full-disk error about the temporary file restated for the destination.
+    static func renamed(_ error: StorageError, temporaryPath: String, destination: String, expectedBytes: Int) -> StorageError {
+        let isFull: Bool
+        switch error {
+        case .noSpace: isFull = true
+        case .ioFailure(_, _, let reason): isFull = reason == String(cString: strerror(ENOSPC))
+        case .hdf5Failure(_, _, _, let reason): isFull = reason.lowercased().contains("no space left on device")
+        default: isFull = false
+        }
+        guard isFull else { return error }
+        // Ask for what the whole file needs (plus 1 MB of HDF5 metadata) beyond
+        // what is free now; at least 1 MB, since the last write did not fit.
+        let free = StorageError.freeBytes(at: destination) ?? 0
+        let missing = expectedBytes.addingReportingOverflow(1 << 20).overflow ? Int.max : expectedBytes + (1 << 20) - free
+        let megabytes = missing <= 0 ? 1 : (missing + 999_999) / 1_000_000
+        return .noSpace(file: destination, device: StorageError.mountPoint(of: destination), neededMegabytes: megabytes)
     }
 
     static func split(_ path: String) -> (folder: String, name: String) {

@@ -38,8 +38,24 @@ public final class HDF5Dataset: HDF5Object {
         }
         let type = try site.check(H5Dget_type(id), "read the type of")
         defer { H5Tclose(type) }
+        try requireDataInThisFile(id)
         cachedShapeAndType = (shape, ElementType.of(type))
         return (shape, ElementType.of(type))
+    }
+
+    /// Refuses a dataset whose bytes live outside this file: external raw data
+    /// files (`H5Pset_external`) and virtual datasets. Like external links, they
+    /// would make growkit read other files (docs/FORMAT.md, "Links").
+    private func requireDataInThisFile(_ id: hid_t) throws(StorageError) {
+        let dcpl = try site.check(H5Dget_create_plist(id), "read the creation properties of")
+        defer { H5Pclose(dcpl) }
+        if H5Pget_layout(dcpl) == H5D_VIRTUAL {
+            throw .link(file: filePath, object: objectPath, link: "a virtual dataset mapping data from other files")
+        }
+        let external = try site.check(H5Pget_external_count(dcpl), "read the storage of")
+        if external > 0 {
+            throw .link(file: filePath, object: objectPath, link: "a dataset whose raw data is stored in \(external) external file(s)")
+        }
     }
 
     /// Shape, element type, chunk shape and filters, without reading data.
@@ -244,7 +260,9 @@ public final class HDF5Dataset: HDF5Object {
     }
 
     /// Reads a string dataset (variable- or fixed-length) in row-major order.
-    public func readStrings() throws(StorageError) -> [String] {
+    /// `maxTotalBytes` bounds the bytes of all strings together, checked before
+    /// they are read (a small file can declare a huge string dataset).
+    public func readStrings(maxTotalBytes: Int = Int.max) throws(StorageError) -> [String] {
         let (shape, elementType) = try shapeAndType()
         guard elementType.typeClass == .string else {
             throw .wrongType(file: filePath, object: objectPath, expected: "strings", found: elementType.description)
@@ -258,20 +276,28 @@ public final class HDF5Dataset: HDF5Object {
         let memoryType = try site.check(H5Tcopy(fileType), "read")
         defer { H5Tclose(memoryType) }
         if elementType.isVariableLength {
+            try requireFitsInMemory(count, MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)
+            let space = try site.check(H5Dget_space(id), "read the shape of")
+            defer { H5Sclose(space) }
+            var total: hsize_t = 0
+            try site.check(H5Dvlen_get_buf_size(id, memoryType, space, &total), "measure the strings of")
+            if total > hsize_t(maxTotalBytes) {
+                throw .tooLarge(file: filePath, object: objectPath, reason: "its strings hold \(total) bytes, above the bound of \(maxTotalBytes)")
+            }
+            try requireFitsInMemory(Int(clamping: total), 2)
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             let status = H5Dread(id, memoryType, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), &pointers)
             if status < 0 { throw site.error("read") }
             let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
-            let space = H5Dget_space(id)
-            if space >= 0 {
-                _ = H5Dvlen_reclaim(memoryType, space, growkit_H5P_DEFAULT(), &pointers)
-                H5Sclose(space)
-            }
+            _ = H5Dvlen_reclaim(memoryType, space, growkit_H5P_DEFAULT(), &pointers)
             return strings
         }
         let size = H5Tget_size(fileType)
         let (bytes, overflow) = size.multipliedReportingOverflow(by: count)
-        if overflow { throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) strings of \(size) bytes") }
+        if overflow || bytes > maxTotalBytes {
+            throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) strings of \(size) bytes, above the bound of \(maxTotalBytes) bytes")
+        }
+        try requireFitsInMemory(bytes, 2)
         var raw = [UInt8](repeating: 0, count: bytes)
         let status = H5Dread(id, memoryType, growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), &raw)
         if status < 0 { throw site.error("read") }
@@ -279,14 +305,15 @@ public final class HDF5Dataset: HDF5Object {
         return (0..<count).map { decodeFixedString(raw[($0 * size)..<(($0 + 1) * size)], padding: padding) }
     }
 
-    /// Refuses to allocate more than this machine's physical memory for a read
-    /// (a damaged or hostile file can claim any shape): read such a tensor in
-    /// row ranges instead.
+    /// Refuses to allocate more than this process can still get (``SystemMemory``)
+    /// for a read (a damaged or hostile file can claim any shape): read such a
+    /// tensor in row ranges instead.
     func requireFitsInMemory(_ count: Int, _ elementSize: Int) throws(StorageError) {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        if overflow || (physical > 0 && bytes > physical) {
-            throw .tooLarge(file: filePath, object: objectPath, reason: "\(count) elements of \(elementSize) bytes exceed this machine's memory; read it in row ranges")
+        let available = SystemMemory.availableBytes()
+        if overflow || bytes > available {
+            throw .tooLarge(file: filePath, object: objectPath,
+                            reason: "reading it needs \(overflow ? "more than 9 EB" : SystemMemory.describe(bytes)) of memory and \(SystemMemory.describe(available)) are available; read it in row ranges or on a larger machine")
         }
     }
 

@@ -23,6 +23,9 @@ public final class HDF5File: HDF5Group {
     /// read returns whatever the count. Set 1 to keep reads on the calling
     /// thread, e.g. when the other cores are busy with work that matters more.
     public var readThreads: Int = ChunkRunTuning.workers
+    /// Absolute paths already found to be hard links (``HDF5Group/requireHardLinks(_:)``),
+    /// so each group of a deep tree is checked once, not once per dataset below it.
+    var hardLinkPaths: Set<String> = []
 
     private init(rawID: hid_t, path: String, writable: Bool) {
         self.isWritable = writable
@@ -49,10 +52,11 @@ public final class HDF5File: HDF5Group {
             if errno == ENOENT || errno == ENOTDIR { throw .fileNotFound(file: path) }
             throw .ioFailure(file: path, operation: "stat", reason: String(cString: strerror(errno)))
         }
-        if (status.st_mode & S_IFMT) == S_IFDIR {
-            throw .invalidArgument(file: path, object: "/", reason: "this is a folder, not a file; pass an HDF5 file")
-        }
+        // Only regular files: a FIFO would block H5Fis_hdf5 forever, a device could
+        // be read without end, a folder is not a file.
+        if let kind = fileKind(status.st_mode) { throw .notRegularFile(file: path, kind: kind) }
         let site = Site(file: path, object: "/")
+        CrashGuard.reading(path)
         let isHDF5 = path.withCString { H5Fis_hdf5($0) }
         if isHDF5 == 0 { throw .notHDF5(file: path) }
         if isHDF5 < 0 {
@@ -78,6 +82,19 @@ public final class HDF5File: HDF5Group {
             _ = H5Eclear2(growkit_H5E_DEFAULT())
         }
         return file
+    }
+
+    /// nil for a regular file, else what the file is ("a folder", "a FIFO (named pipe)", ...).
+    public static func fileKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a folder"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
+        }
     }
 
     /// Creates a new file for writing. Fails with `.alreadyExists` when a file is

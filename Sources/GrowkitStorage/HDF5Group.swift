@@ -45,8 +45,26 @@ public class HDF5Group: HDF5Object {
     }
 
     /// Whether a link resolving to an object exists at `path`. Checks each path
-    /// component in turn, as `H5Lexists` requires.
+    /// component in turn, as `H5Lexists` requires, and refuses any component that
+    /// is not a hard link (``requireHardLinks(_:)``).
     public func exists(_ path: String) throws(StorageError) -> Bool {
+        HDF5Library.ensure()
+        guard try requireHardLinks(path) else { return false }
+        let id = try openID()
+        let objectExists = try site(path).check(path.withCString { H5Oexists_by_name(id, $0, growkit_H5P_DEFAULT()) }, "look up")
+        return objectExists > 0
+    }
+
+    /// Whether every component of `path` is present as a hard link (false when
+    /// one is absent). Throws `.link` for a soft, external or user-defined link:
+    /// growkit follows hard links only (docs/FORMAT.md), so an object is always
+    /// in this file, where the checked direct-chunk reads look for its bytes, and
+    /// a file can never point growkit at another file (a FIFO, /dev/zero, ...).
+    /// Components are checked from the top, so no link is ever traversed before
+    /// it has been checked: `H5Lexists` and `H5Lget_info` do not resolve the
+    /// last component of their path.
+    @discardableResult
+    public func requireHardLinks(_ path: String) throws(StorageError) -> Bool {
         HDF5Library.ensure()
         let id = try openID()
         let site = site(path)
@@ -54,12 +72,46 @@ public class HDF5Group: HDF5Object {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in components {
             prefix += prefix.isEmpty || prefix.hasSuffix("/") ? String(component) : "/" + component
+            let absolute = joinPath(objectPath, prefix)
+            if owningFile?.hardLinkPaths.contains(absolute) == true { continue }
             let linkExists = try site.check(prefix.withCString { H5Lexists(id, $0, growkit_H5P_DEFAULT()) }, "look up")
             if linkExists == 0 { return false }
-            let objectExists = try site.check(prefix.withCString { H5Oexists_by_name(id, $0, growkit_H5P_DEFAULT()) }, "look up")
-            if objectExists == 0 { return false }
+            var info = H5L_info_t()
+            try site.check(prefix.withCString { H5Lget_info(id, $0, &info, growkit_H5P_DEFAULT()) }, "look up")
+            guard info.type == H5L_TYPE_HARD else {
+                throw .link(file: filePath, object: absolute, link: linkDescription(prefix, info))
+            }
+            owningFile?.hardLinkPaths.insert(absolute)
         }
         return true
+    }
+
+    /// "a soft link to /x", "an external link to other.h5:/x", "a user-defined link".
+    private func linkDescription(_ path: String, _ info: H5L_info_t) -> String {
+        let id = rawID  // open: the caller has just used it
+        let size = info.u.val_size
+        guard size > 0, size < 1 << 16 else { return info.type == H5L_TYPE_SOFT ? "a soft link" : "an external or user-defined link" }
+        var buffer = [UInt8](repeating: 0, count: size + 1)
+        let status = path.withCString { H5Lget_val(id, $0, &buffer, size, growkit_H5P_DEFAULT()) }
+        if status < 0 { _ = H5Eclear2(growkit_H5E_DEFAULT()) }
+        switch info.type {
+        case H5L_TYPE_SOFT:
+            let target = String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
+            return status < 0 ? "a soft link" : "a soft link to \(StorageError.oneLine(String(target.prefix(200))))"
+        case H5L_TYPE_EXTERNAL:
+            var flags: UInt32 = 0
+            var fileName: UnsafePointer<CChar>? = nil
+            var objectName: UnsafePointer<CChar>? = nil
+            guard status >= 0, H5Lunpack_elink_val(&buffer, size, &flags, &fileName, &objectName) >= 0,
+                  let fileName, let objectName else {
+                _ = H5Eclear2(growkit_H5E_DEFAULT())
+                return "an external link"
+            }
+            let target = String(cString: fileName) + ":" + String(cString: objectName)
+            return "an external link to \(StorageError.oneLine(String(target.prefix(300))))"
+        default:
+            return "a user-defined link"
+        }
     }
 
     /// The kind of object at `path`, or nil when nothing is there.
@@ -80,15 +132,19 @@ public class HDF5Group: HDF5Object {
     public func children() throws(StorageError) -> [ChildInfo] {
         HDF5Library.ensure()
         let id = try openID()
-        final class Names { var list: [String] = [] }
+        final class Names { var list: [String] = []; var notHard: String? = nil }
         let names = Names()
         var index: hsize_t = 0
-        let status = H5Literate(id, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
+        let status = H5Literate(id, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, info, context in
             guard let name, let context else { return 0 }
-            Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+            let names = Unmanaged<Names>.fromOpaque(context).takeUnretainedValue()
+            if let info, info.pointee.type != H5L_TYPE_HARD, names.notHard == nil { names.notHard = String(cString: name) }
+            names.list.append(String(cString: name))
             return 0
         }, Unmanaged.passUnretained(names).toOpaque())
         try site.check(status, "list the children of")
+        // A link growkit does not follow is refused here, before kind(of:) would resolve it.
+        if let name = names.notHard { try requireHardLinks(name) }
         var result: [ChildInfo] = []
         result.reserveCapacity(names.list.count)
         for name in names.list {
@@ -102,6 +158,7 @@ public class HDF5Group: HDF5Object {
         HDF5Library.ensure()
         let id = try openID()
         let site = site(path)
+        guard try requireHardLinks(path) else { throw .missingObject(file: filePath, object: site.object) }
         // Fast path: open directly; only on failure work out why (missing, or not a dataset).
         let did = path.withCString { H5Dopen2(id, $0, growkit_H5P_DEFAULT()) }
         if did >= 0 {

@@ -13,6 +13,12 @@ import CHDF5
 enum HDF5Library {
     /// Swift initializes a static `let` exactly once, under a lock.
     private static let initialized: Bool = {
+        // No library shutdown at process exit: after a failed write (a full disk)
+        // HDF5 1.10 cannot close the file, and its exit handler then walks the
+        // half-closed file and crashes (SIGSEGV in H5F__close_cb). Every file
+        // growkit writes is committed or abandoned explicitly, and readers write
+        // nothing, so the kernel reclaiming the process loses nothing.
+        _ = H5dont_atexit()
         _ = H5open()
         _ = H5Eset_auto2(growkit_H5E_DEFAULT(), nil, nil)
         ZstdFilter.register()
@@ -82,6 +88,10 @@ struct HDF5ErrorStack {
     /// Translates this stack into a `StorageError` for `object` in `file`.
     func storageError(file: String, object: String, operation: String) -> StorageError {
         let text = searchableText
+        // A full disk: HDF5 reports the write's errno in the description.
+        if text.contains("errno = 28") || text.contains("no space left on device") {
+            return .noSpace(file: file, device: StorageError.mountPoint(of: file), neededMegabytes: 1)
+        }
         if text.contains("fletcher32") {
             return .checksumMismatch(file: file, dataset: object)
         }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Errors of the storage layer.
 ///
 /// Every case renders (`description`) as one sentence, without a newline, that
@@ -32,6 +38,14 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case hdf5Failure(file: String, object: String, operation: String, reason: String)
     /// A POSIX call (fsync, rename, unlink, ...) failed.
     case ioFailure(file: String, operation: String, reason: String)
+    /// The file system holding `file` is full (ENOSPC). `device` is its mount
+    /// point; `neededMegabytes` how much more space the write needs, at least 1.
+    case noSpace(file: String, device: String, neededMegabytes: Int)
+    /// A link growkit does not follow (soft, external or user-defined), or one
+    /// that leads nowhere. `link` says which kind and where it points.
+    case link(file: String, object: String, link: String)
+    /// The path is not a regular file (a FIFO, a device, a socket, a folder).
+    case notRegularFile(file: String, kind: String)
 
     public var description: String {
         let text: String
@@ -59,11 +73,53 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArgument(let file, let object, let reason):
             text = "\(file): \(object): \(reason)"
         case .hdf5Failure(let file, let object, let operation, let reason):
-            text = "\(file): could not \(operation) \(object) (HDF5: \(reason)); check the file, the disk and its free space"
+            // A full disk is .noSpace and a link is .link, so what is left is the file itself.
+            text = "\(file): could not \(operation) \(object) (HDF5: \(reason)); the file may be damaged: check it with h5dump -H or restore it from a good copy"
         case .ioFailure(let file, let operation, let reason):
             text = "\(file): \(operation) failed (\(reason)); check the folder's permissions and free space"
+        case .noSpace(let file, let device, let needed):
+            text = "no space left on \(device) while writing \(file): free \(max(1, needed)) MB and retry"
+        case .link(let file, let object, let link):
+            text = "\(file): \(object) is \(link); growkit reads only data stored in the checkpoint itself and reached through hard links (docs/FORMAT.md, section Links), so copy the data into this file (h5py or h5repack) and retry"
+        case .notRegularFile(let file, let kind):
+            text = "\(file) is \(kind), not a regular file; pass a regular file"
         }
         return StorageError.oneLine(text) + "."
+    }
+
+    /// The mount point of the file system holding `path` (its folder when the
+    /// file does not exist yet): the longest prefix with the same device number.
+    public static func mountPoint(of path: String) -> String {
+        var current = path.hasPrefix("/") ? path : (currentFolder() + "/" + path)
+        var status = stat()
+        // Walk up to an existing object.
+        while stat(current, &status) != 0 {
+            guard let slash = current.lastIndex(of: "/"), current != "/" else { return "/" }
+            current = slash == current.startIndex ? "/" : String(current[..<slash])
+        }
+        let device = status.st_dev
+        while current != "/" {
+            guard let slash = current.lastIndex(of: "/") else { break }
+            let parent = slash == current.startIndex ? "/" : String(current[..<slash])
+            var parentStatus = stat()
+            if stat(parent, &parentStatus) != 0 || parentStatus.st_dev != device { break }
+            current = parent
+        }
+        return current
+    }
+
+    /// Free bytes for an unprivileged writer on the file system holding `path`, or nil.
+    public static func freeBytes(at path: String) -> Int? {
+        var fs = statvfs()
+        guard statvfs(mountPoint(of: path), &fs) == 0 else { return nil }
+        let (product, overflow) = Int(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int(clamping: fs.f_frsize))
+        return overflow ? Int.max : product
+    }
+
+    private static func currentFolder() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return stringFromCBuffer(buffer)
     }
 
     /// Collapses newlines and runs of spaces so a description is one line.
@@ -81,6 +137,16 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             }
         }
         while out.last == "." || out.last == " " { out.removeLast() }
-        return out
+        return elideLongWords(out)
+    }
+
+    /// Shortens every run of more than 200 characters without a space (a huge
+    /// string echoed from a hostile file) to its first 100 and a count, so a
+    /// message stays one readable line whatever the file holds.
+    public static func elideLongWords(_ text: String) -> String {
+        guard text.utf8.count > 200 else { return text }
+        return text.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            word.count > 200 ? word.prefix(100) + "...(\(word.count) characters)" : String(word)
+        }.joined(separator: " ")
     }
 }

@@ -64,15 +64,44 @@ public struct CheckpointSurgery {
         try addFloat32(path, shape: shape)
     }
 
+    /// Replaces the object at `path` by a soft link to `target` (which may not exist).
+    public func replaceWithSoftLink(_ path: String, to target: String) throws {
+        try delete(path)
+        try check(H5Lcreate_soft(target, id, path, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT()), "link \(path)")
+    }
+
+    /// Replaces the object at `path` by an external link to `object` in `file` (which may not exist).
+    public func replaceWithExternalLink(_ path: String, file: String, object: String) throws {
+        try delete(path)
+        try check(H5Lcreate_external(file, object, id, path, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT()), "link \(path)")
+    }
+
     /// Adds a float32 dataset of `shape` (zeros) at `path`, making missing groups.
     public func addFloat32(_ path: String, shape: [Int]) throws {
+        try addEmpty(path, type: growkit_H5T_IEEE_F32LE(), shape: shape)
+    }
+
+    /// Replaces the dataset at `path` by a never-written (sparse) dataset of the same
+    /// type and `shape`: reading it yields fill values, storing it costs no space.
+    public func replaceWithEmpty(_ path: String, shape: [Int]) throws {
+        let dataset = H5Dopen2(id, path, growkit_H5P_DEFAULT())
+        try check(dataset, "open \(path)")
+        let type = H5Dget_type(dataset)
+        H5Dclose(dataset)
+        defer { H5Tclose(type) }
+        try delete(path)
+        try addEmpty(path, type: type, shape: shape)
+    }
+
+    /// Adds a never-written contiguous dataset of `type` and `shape` at `path`, making missing groups.
+    public func addEmpty(_ path: String, type: hid_t, shape: [Int]) throws {
         let lcpl = H5Pcreate(growkit_H5P_LINK_CREATE())
         defer { H5Pclose(lcpl) }
         H5Pset_create_intermediate_group(lcpl, 1)
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
         defer { H5Sclose(space) }
-        let dataset = H5Dcreate2(id, path, growkit_H5T_IEEE_F32LE(), space, lcpl, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT())
+        let dataset = H5Dcreate2(id, path, type, space, lcpl, growkit_H5P_DEFAULT(), growkit_H5P_DEFAULT())
         try check(dataset, "create \(path)")
         H5Dclose(dataset)
     }

@@ -5,6 +5,7 @@ import GrowkitPlan
 import GrowkitRandom
 import GrowkitCheckpoint
 import GrowkitState
+import GrowkitStorage
 
 /// `growkit demo`: the embedded default, end to end on what growkit does today.
 ///
@@ -76,7 +77,7 @@ public struct Demo {
             return try ReferenceCase(folder: "\(settings.fixturesFolder)/hf", name: name).compare()
         }
 
-        try FileManager.default.createDirectory(atPath: settings.outputFolder, withIntermediateDirectories: true)
+        try Folder.make(settings.outputFolder)
         let state = freshState()
         progress(.writing(path: settings.checkpointPath))
         let clock = ContinuousClock()

@@ -17,13 +17,26 @@ public struct EvaluationSettings: Sendable, Hashable, Codable {
 
     /// 1 Mi batches: far beyond any useful evaluation, low enough that a typo is caught.
     public static let maxBatches = 1 << 20
+    /// Largest batch size, sequence length and tokens per batch: 2^24.
+    public static let maxBatchDimension = 1 << 24
 
     func check() throws(EvaluationError) {
         guard batches >= 1 && batches <= Self.maxBatches else {
             throw .invalidArgument(name: "--batches", value: "\(batches)", requirement: "between 1 and \(Self.maxBatches)")
         }
-        guard batchSize >= 1 else { throw .invalidArgument(name: "--batch-size", value: "\(batchSize)", requirement: "a positive integer") }
-        guard seqLen >= 1 else { throw .invalidArgument(name: "--seq-len", value: "\(seqLen)", requirement: "a positive integer") }
+        // Bounded like every model dimension, so B * T * (any dimension) and
+        // batches * B * T cannot overflow; memory is checked separately.
+        let bound = Self.maxBatchDimension
+        guard batchSize >= 1 && batchSize <= bound else {
+            throw .invalidArgument(name: "--batch-size", value: "\(batchSize)", requirement: "between 1 and \(bound)")
+        }
+        guard seqLen >= 1 && seqLen <= bound else {
+            throw .invalidArgument(name: "--seq-len", value: "\(seqLen)", requirement: "between 1 and \(bound)")
+        }
+        guard batchSize * seqLen <= bound else {
+            throw .invalidArgument(name: "--batch-size x --seq-len", value: "\(batchSize) x \(seqLen)",
+                                   requirement: "at most \(bound) tokens per batch")
+        }
     }
 }
 

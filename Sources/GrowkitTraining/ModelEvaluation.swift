@@ -25,6 +25,32 @@ extension Evaluator {
         do { try data.validate(vocabSize: config.vocabSize) } catch { throw .data(error) }
     }
 
+    /// An upper estimate of the float32 activations of a forward-only pass of
+    /// `settings.batchSize x settings.seqLen` tokens (residual stream and norms,
+    /// q/k/v and attention output, MLP, attention probabilities, logits), in bytes;
+    /// `Int.max` when it does not fit an Int.
+    public static func activationBytes(config: ModelConfig, settings: EvaluationSettings) -> Int {
+        let c = config
+        let perToken = [8 * c.hiddenSize, 3 * c.numHeads * c.headDim, 3 * c.intermediateSize, c.vocabSize]
+            .reduce(0) { $0.addingReportingOverflow($1).partialValue }
+        var floats = 0, overflow = false
+        func add(_ factors: [Int]) {
+            var product = 1
+            for f in factors {
+                let (p, o) = product.multipliedReportingOverflow(by: f)
+                overflow = overflow || o
+                product = p
+            }
+            let (sum, o) = floats.addingReportingOverflow(product)
+            overflow = overflow || o
+            floats = sum
+        }
+        add([settings.batchSize, settings.seqLen, perToken])
+        add([settings.batchSize, c.numHeads, settings.seqLen, settings.seqLen])
+        let (bytes, o) = floats.multipliedReportingOverflow(by: 4)
+        return overflow || o ? Int.max : bytes
+    }
+
     /// Mean next-token cross-entropy of a model over `settings.batches` seeded
     /// random-window batches of `data` (see ``evaluate(data:settings:checkpoint:batchLoss:progress:)``).
     ///

@@ -34,13 +34,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Part of the data: all, or train / validation (the first 90% / last 10% of tokens).")
     var split: Split = .all
 
-    @Option(help: "Number of batches.")
+    @Option(parsing: .unconditional, help: "Number of batches.")
     var batches: Int = 20
 
-    @Option(help: "Rows per batch (default: the checkpoint's trainer batch_size, else 8).")
+    @Option(parsing: .unconditional, help: "Rows per batch (default: the checkpoint's trainer batch_size, else 8).")
     var batchSize: Int?
 
-    @Option(help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
+    @Option(parsing: .unconditional, help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
     var seqLen: Int?
 
     @Option(help: "Seed of the window sampler.")
@@ -68,6 +68,12 @@ struct EvalCommand: ParsableCommand {
         // Cheap checks (length, positions, vocabulary) before the weights are read.
         try Evaluator.checkCompatibility(config: config, checkpoint: checkpoint, data: source, settings: settings)
 
+        // Weights as read, packed for the forward pass, and the activations: refused
+        // with the size it needs when that cannot fit (a sparse file can declare any model).
+        let (activations, overflow) = Evaluator.activationBytes(config: config, settings: settings)
+            .addingReportingOverflow(2 * reader.parameterBytes)
+        try reader.requireMemory(overflow ? Int.max : activations,
+                                 for: "evaluating this model (weights twice, activations of \(settings.batchSize) x \(settings.seqLen) tokens)")
         let parameters = try reader.parameters()
         let weights: ModelWeights
         do { weights = try ModelWeights(config: config, parameters: parameters) } catch {
@@ -90,7 +96,9 @@ struct EvalCommand: ParsableCommand {
             print("data        \(data) (\(source.format), \(source.count) tokens, split \(split.rawValue))")
             print("batches     \(s.batches) x \(s.batchSize) x \(s.seqLen) = \(result.tokens) tokens, seed \(s.seed)")
             print("loss        \(String(format: "%.6f", result.meanLoss)) nats/token")
-            print("perplexity  \(String(format: "%.4f", result.perplexity))")
+            print(result.perplexity.isFinite
+                  ? "perplexity  \(String(format: "%.4f", result.perplexity))"
+                  : "perplexity  not reported: exp(\(String(format: "%.6f", result.meanLoss))) overflows float64 (above 709.78 nats the perplexity exceeds 1.8e308)")
         }
     }
 }
@@ -107,7 +115,7 @@ private struct EvalReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case checkpoint, data, format, split, dataTokens = "data_tokens", batches, batchSize = "batch_size", seqLen = "seq_len",
              seed, meanLoss = "mean_loss", perplexity, batchLosses = "batch_losses", tokens, seconds,
-             tokensPerSecond = "tokens_per_second"
+             tokensPerSecond = "tokens_per_second", perplexityNote = "perplexity_note"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -122,7 +130,14 @@ private struct EvalReport: Encodable {
         try c.encode(result.settings.seqLen, forKey: .seqLen)
         try c.encode(result.settings.seed, forKey: .seed)
         try c.encode(result.meanLoss, forKey: .meanLoss)
-        try c.encode(result.perplexity, forKey: .perplexity)
+        // exp(loss) overflows above 709.78 nats: null with the reason, never a failed
+        // encoding after every batch has run.
+        if result.perplexity.isFinite {
+            try c.encode(result.perplexity, forKey: .perplexity)
+        } else {
+            try c.encodeNil(forKey: .perplexity)
+            try c.encode("exp(mean_loss) overflows float64", forKey: .perplexityNote)
+        }
         try c.encode(result.batchLosses, forKey: .batchLosses)
         try c.encode(result.tokens, forKey: .tokens)
         try c.encode(result.seconds, forKey: .seconds)

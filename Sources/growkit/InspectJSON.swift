@@ -5,7 +5,7 @@ import GrowkitState
 /// `inspect --json`: the text report's content as one JSON document (snake_case
 /// keys as in the file; non-finite numbers as null).
 enum InspectJSON {
-    static func document(_ reader: CheckpointReader, statistics: [(StoredTensorInfo, TensorStatistics)]?, verified: Bool) -> String {
+    static func document(_ reader: CheckpointReader, statistics: [(StoredTensorInfo, TensorStatistics)]?, verification: VerificationReport?) throws(JSONOutputError) -> String {
         let c = reader.config, o = reader.optimizer, s = reader.schedule, t = reader.trainer, h = reader.history
         let summary = reader.summary
         let config: [String: JSONValue] = [
@@ -79,9 +79,16 @@ enum InspectJSON {
                 ])
             })
         }
-        if verified { document["verify"] = .string("ok") }
-        // Every number is finite (real() maps the others to null), so encoding cannot fail.
-        return (try? JSONOutput.string(JSONValue.object(document))) ?? "{}"
+        if let verification {
+            // "ok" only when every tensor carries a checksum and all passed; otherwise
+            // the tensors that have none (they were read, not checked).
+            document["verify"] = verification.unchecked.isEmpty ? .string("ok") : .object([
+                "checksummed_tensors": int(verification.checksummed),
+                "tensors_without_checksum": .array(verification.unchecked.map(JSONValue.string)),
+            ])
+        }
+        // real() maps non-finite numbers to null, so this only fails on a bug; it then says so.
+        return try JSONOutput.string(JSONValue.object(document), command: "growkit inspect")
     }
 
     static func int(_ value: Int) -> JSONValue { .number(Double(value)) }

@@ -74,7 +74,7 @@ struct PlanCommand: ParsableCommand {
         } else {
             output = try planStaged()
         }
-        print(json ? output.json() : output.table(), terminator: "")
+        print(json ? try output.json() : try output.checkedTable(), terminator: "")
     }
 
     private func growth() throws(PlanCommandError) -> StagedGrowth {

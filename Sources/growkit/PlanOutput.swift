@@ -96,22 +96,35 @@ enum PlanOutput {
         return text
     }
 
-    func json() -> String {
-        let text: String?
+    /// The `--json` document; throws one sentence naming the first figure that is
+    /// not finite (extreme scaling-law overrides can overflow the formulas).
+    func json() throws(JSONOutputError) -> String {
+        try JSONOutput.string(document, command: "growkit plan") + "\n"
+    }
+
+    /// The table, after the same check: every printed figure is finite or the command says why not.
+    func checkedTable() throws(JSONOutputError) -> String {
+        if let error = JSONOutput.firstNonFinite(document) {
+            throw JSONOutputError(command: "growkit plan", field: error.field, value: error.value)
+        }
+        return table()
+    }
+
+    /// Everything the plan reports, as one encodable value (JSON and the finiteness check).
+    private var document: any Encodable {
         switch self {
         case .stacking(let plan):
-            text = try? JSONOutput.string(Envelope(mode: "stacking", plan: plan, notes: notes))
+            Envelope(mode: "stacking", plan: plan, notes: notes)
         case .staged(let plan):
-            text = try? JSONOutput.string(Envelope(mode: "staged", plan: plan, notes: notes))
+            Envelope(mode: "staged", plan: plan, notes: notes)
         case .assessment(let file, let growth, let parameters, let tokensPerStep, let assessment, let divisor):
-            text = try? JSONOutput.string(Envelope(
+            Envelope(
                 mode: "from",
                 plan: AssessmentJSON(checkpoint: file, growth: growth, parameters: parameters, tokensPerStep: tokensPerStep,
                                      assessment: assessment, resumeDivisor: divisor,
                                      resumeStep: assessment.timeToGrow ? assessment.lastStep / divisor : nil),
-                notes: notes))
+                notes: notes)
         }
-        return (text ?? "{}") + "\n"
     }
 }
 
