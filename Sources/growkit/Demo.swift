@@ -72,7 +72,7 @@ struct DemoPipeline {
 
         report(.stage("plotting the loss curves"))
         result.runs = try plot([small, grownRun, scratch])
-        result.comparison = compare(small: result.runs[0], grown: result.runs[1], scratch: result.runs[2])
+        result.comparison = compare(grown: result.runs[1], scratch: result.runs[2], atGrowth: preservation.grownLoss)
         result.outputs = DemoResult.Outputs(folder: paths.folder,
                                             checkpoints: [paths.small, paths.grown, paths.grownTrained, paths.scratch],
                                             plots: [paths.plotTokens, paths.plotFlops])
@@ -83,11 +83,17 @@ struct DemoPipeline {
     func setup(_ plan: GrowthPlan) -> DemoResult.Setup {
         DemoResult.Setup(
             corpus: (paths.corpus as NSString).lastPathComponent, smallModel: .init(plan.source), grownModel: .init(plan.grown),
-            operators: settings.operators, optimizer: OptimizerTransfer.carry.rawValue, schedule: ScheduleTransform.continue.name,
+            operators: settings.operators, optimizer: OptimizerTransfer.carry.rawValue, schedule: scheduleAtGrowth.name,
             batchSize: settings.batchSize, seqLen: settings.seqLen, tokensPerStep: settings.tokensPerStep,
             growStep: settings.growStep, totalSteps: settings.totalSteps, warmupSteps: settings.warmupSteps,
-            peakLR: settings.peakLR, minLR: settings.minLR, heldOutBatches: settings.heldOutBatches, seed: settings.seed)
+            peakLR: settings.peakLR, minLR: settings.minLR, heldOutBatches: settings.heldOutBatches, seed: settings.seed,
+            rewarmSteps: settings.rewarmSteps, evalEvery: settings.evalEvery)
     }
+
+    /// Staged training's re-warm at the step reached: the step (and so the cosine) is kept,
+    /// the learning rate climbs from 0 again, so the new blocks' first AdamW steps (zero
+    /// moments: about `lr sign(g)` each) do not knock the exact function off course.
+    var scheduleAtGrowth: ScheduleTransform { .rewarm(step: settings.growStep, steps: settings.rewarmSteps) }
 
     // MARK: Stages
 
@@ -121,7 +127,7 @@ struct DemoPipeline {
         plan.batchSize = settings.batchSize
         plan.seqLen = settings.seqLen
         plan.steps = steps
-        plan.evalEvery = steps
+        plan.evalEvery = settings.evalEvery
         plan.evalBatches = settings.heldOutBatches
         plan.toolVersion = toolVersion
         if case .new = start {
@@ -132,8 +138,12 @@ struct DemoPipeline {
             plan.scheduleChanges.totalSteps = settings.totalSteps
         }
         let summary: TrainingSummary
+        var heldOut: [(step: Int, loss: Double)] = []
         do {
-            summary = try Trainer.run(plan) { event in report(.training(run: name, event)) }
+            summary = try Trainer.run(plan) { event in
+                if case .evaluated(let step, let loss) = event { heldOut.append((step, loss)) }
+                report(.training(run: name, event))
+            }
         } catch {
             unlink(partial)
             throw error
@@ -145,7 +155,7 @@ struct DemoPipeline {
         }
         // Re-read from disk: the curve and the state come from the file, not from memory.
         let state = try CheckpointReader(path: path).readAll()
-        return TrainedRun(name: name, path: path, summary: summary, state: state)
+        return TrainedRun(name: name, path: path, summary: summary, state: state, heldOut: heldOut)
     }
 
     /// Staged training's slope rule (Shen et al. 2022) on the small run's own history:
@@ -186,17 +196,19 @@ struct DemoPipeline {
     }
 
     /// The whole state grown in memory: moments carried by each operator's gradient scale,
-    /// the schedule continued (the grown run keeps the small run's cosine), a provenance record.
+    /// the schedule re-warmed at the step reached (``scheduleAtGrowth``), a provenance record.
     func grow(_ state: TrainingState, plan: GrowthPlan) -> TrainingState {
         var arguments: [String: JSONValue] = ["seed": .number(Double(settings.seed)), "optimizer": .string("carry"),
-                                              "schedule": .string(ScheduleTransform.continue.name),
+                                              "schedule": .string(scheduleAtGrowth.name),
+                                              "rewarm_step": .number(Double(settings.growStep)),
+                                              "rewarm_steps": .number(Double(settings.rewarmSteps)),
                                               "depth": .string(settings.depthOperator), "width": .string(settings.widthOperator)]
         arguments["demo"] = .bool(true)
         let record = ProvenanceRecord(
             operatorName: "grow", arguments: arguments, source: (paths.small as NSString).lastPathComponent,
             toolVersion: toolVersion, growth: plan.record(operators: settings.operators, historyLength: state.history.count),
             time: ProvenanceRecord.now())
-        return plan.apply(to: state, optimizer: .carry, schedule: .continue, record: record)
+        return plan.apply(to: state, optimizer: .carry, schedule: scheduleAtGrowth, record: record)
     }
 
     /// `growkit verify`'s check (GrowkitVerify) on the held-out batches: the loss before and after growth.
@@ -226,6 +238,7 @@ struct DemoPipeline {
             let firstIndex = history.step.firstIndex { $0 > run.summary.firstStep } ?? 0
             let before = firstIndex > 0 ? flops[firstIndex - 1] : 0
             let tokensTrained = run.summary.tokensSeen - (firstIndex > 0 ? history.tokens[firstIndex - 1] : 0)
+            let evaluated = run.heldOut.compactMap { point in history.step.lastIndex(of: point.step).map { (point, $0) } }
             return DemoResult.Run(
                 name: run.name, checkpoint: run.path, numLayers: run.state.config.numLayers,
                 hiddenSize: run.state.config.hiddenSize, parameters: run.state.config.parameterCount,
@@ -233,26 +246,25 @@ struct DemoPipeline {
                 tokensSeen: run.summary.tokensSeen, flops: (flops.last ?? 0) - before, cumulativeFlops: flops.last ?? 0,
                 seconds: run.summary.seconds, tokensPerSecond: run.summary.tokensPerSecond,
                 finalLoss: run.summary.finalLoss ?? .nan, heldOutLoss: run.summary.validationLoss ?? .nan,
-                curve: DemoResult.Curve(steps: history.step, tokens: history.tokens, flops: flops, losses: history.loss))
+                curve: DemoResult.Curve(steps: history.step, tokens: history.tokens, flops: flops, losses: history.loss),
+                heldOutCurve: DemoResult.Curve(steps: evaluated.map(\.0.step), tokens: evaluated.map { history.tokens[$0.1] },
+                                               flops: evaluated.map { flops[$0.1] }, losses: evaluated.map(\.0.loss)))
         }
     }
 
-    /// The grown run against scratch: no spike at growth, held-out loss at equal tokens,
-    /// and scratch's loss when it had spent the grown run's compute.
-    func compare(small: DemoResult.Run, grown: DemoResult.Run, scratch: DemoResult.Run) -> DemoResult.Comparison {
-        let window = max(1, min(10, settings.growStep / 4, (settings.totalSteps - settings.growStep) / 4))
-        let at = small.curve.losses.count
-        let before = Array(grown.curve.losses[max(0, at - window)..<at])
-        let after = Array(grown.curve.losses[at..<min(grown.curve.losses.count, at + window)])
-        let grownFinal = mean(grown.curve.losses.suffix(window))
-        let smoothed = movingAverage(scratch.curve.losses, window: window)
+    /// The grown run against scratch on the held-out batches: no spike after growth, and the
+    /// losses at equal tokens seen, at the tokens the grown model trained, and at its compute.
+    func compare(grown: DemoResult.Run, scratch: DemoResult.Run, atGrowth: Double) -> DemoResult.Comparison {
+        let after = grown.heldOutCurve.steps.indices.first { grown.heldOutCurve.steps[$0] > settings.growStep }
+        let scratchCurve = scratch.heldOutCurve
         return DemoResult.Comparison(
-            window: window, lossBeforeGrowth: mean(before[...]), lossAfterGrowth: mean(after[...]),
-            largestLossAfterGrowth: after.max() ?? .nan, grownHeldOutLoss: grown.heldOutLoss,
-            scratchHeldOutLoss: scratch.heldOutLoss, grownAheadAtEqualTokens: grown.heldOutLoss < scratch.heldOutLoss,
-            flopsRatio: grown.cumulativeFlops / scratch.cumulativeFlops,
-            scratchLossAtGrownFlops: interpolate(x: scratch.curve.flops, y: smoothed, at: grown.cumulativeFlops),
-            grownFinalSmoothedLoss: grownFinal)
+            heldOutAtGrowth: atGrowth, heldOutAfterGrowth: after.map { grown.heldOutCurve.losses[$0] } ?? .nan,
+            stepAfterGrowth: after.map { grown.heldOutCurve.steps[$0] } ?? 0,
+            grownHeldOutLoss: grown.heldOutLoss, scratchHeldOutLoss: scratch.heldOutLoss,
+            scratchHeldOutAtGrownTokens: interpolate(x: scratchCurve.tokens.map(Double.init), y: scratchCurve.losses,
+                                                     at: Double(grown.tokensTrained)),
+            scratchHeldOutAtGrownFlops: interpolate(x: scratchCurve.flops, y: scratchCurve.losses, at: grown.cumulativeFlops),
+            flopsRatio: grown.cumulativeFlops / scratch.cumulativeFlops)
     }
 }
 
@@ -262,6 +274,8 @@ struct TrainedRun {
     var path: String
     var summary: TrainingSummary
     var state: TrainingState
+    /// The held-out loss at each evaluation of this run.
+    var heldOut: [(step: Int, loss: Double)]
 
     var label: String {
         "\(name) (\(state.config.numLayers) layers x \(state.config.hiddenSize), "
@@ -287,21 +301,6 @@ struct DemoError: Error, CustomStringConvertible {
 
 private func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-}
-
-private func mean(_ values: ArraySlice<Double>) -> Double {
-    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-}
-
-/// Trailing moving average over `window` entries (fewer at the start).
-private func movingAverage(_ values: [Double], window: Int) -> [Double] {
-    var result: [Double] = [], sum = 0.0
-    for (i, value) in values.enumerated() {
-        sum += value
-        if i >= window { sum -= values[i - window] }
-        result.append(sum / Double(min(i + 1, window)))
-    }
-    return result
 }
 
 /// `y` at `x = at` by linear interpolation on increasing `x`; nil outside the range.

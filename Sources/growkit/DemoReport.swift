@@ -50,14 +50,17 @@ enum DemoReport {
                         sci(run.cumulativeFlops), atGrowth, fixed(run.finalLoss, 4), fixed(run.heldOutLoss, 4),
                         "\(fixed(run.seconds, 1)) s", "\(Int(run.tokensPerSecond.rounded()))"]
             }))
-            let spike = c.largestLossAfterGrowth - c.lossBeforeGrowth
-            line("   growth: mean training loss over the \(c.window) steps before \(fixed(c.lossBeforeGrowth, 4)), after \(fixed(c.lossAfterGrowth, 4))"
-                 + " (largest \(fixed(c.largestLossAfterGrowth, 4)), \(spike > 0.1 ? "a spike" : "no spike"))")
-            let margin = c.scratchHeldOutLoss - c.grownHeldOutLoss
-            line("   equal tokens (\(count(r.runs[2].tokensSeen))): held-out loss grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(c.scratchHeldOutLoss, 4))"
-                 + (margin > 0 ? ": grown ahead by \(fixed(margin, 4))" : ": scratch ahead by \(fixed(-margin, 4))"))
-            line("   compute: the grown run cost \(Int((c.flopsRatio * 100).rounded()))% of scratch's FLOPs"
-                 + (c.scratchLossAtGrownFlops.map { "; at that compute scratch's training loss was \(fixed($0, 4)) (grown at its end: \(fixed(c.grownFinalSmoothedLoss, 4)), both averaged over \(c.window) steps)" } ?? ""))
+            let change = c.heldOutAfterGrowth - c.heldOutAtGrowth
+            line("   after growth: held-out loss \(fixed(c.heldOutAtGrowth, 4)) at step \(s.growStep), \(fixed(c.heldOutAfterGrowth, 4)) at step \(c.stepAfterGrowth)"
+                 + (change <= 0 ? " (no spike)" : " (up by \(fixed(change, 4)))"))
+            line("   equal tokens seen (\(count(r.runs[2].tokensSeen))): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(c.scratchHeldOutLoss, 4))"
+                 + " (\(ahead(c.scratchHeldOutLoss - c.grownHeldOutLoss)))")
+            if let x = c.scratchHeldOutAtGrownTokens {
+                line("   equal tokens at the grown size (\(count(r.runs[1].tokensTrained))): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(x, 4)) (\(ahead(x - c.grownHeldOutLoss)))")
+            }
+            if let x = c.scratchHeldOutAtGrownFlops {
+                line("   equal compute (\(sci(r.runs[1].cumulativeFlops)) FLOPs, \(Int((c.flopsRatio * 100).rounded()))% of scratch's): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(x, 4)) (\(ahead(x - c.grownHeldOutLoss)))")
+            }
             line()
         }
         if let o = r.outputs {
@@ -77,6 +80,11 @@ enum DemoReport {
             return "the growth failed its check '\(failed.name)' (\(failed.verdict)); nothing was trained on it."
         }
         return nil
+    }
+
+    /// "grown ahead by 0.0123" for a positive margin (scratch minus grown), else "scratch ahead by ...".
+    static func ahead(_ margin: Double) -> String {
+        margin > 0 ? "grown ahead by \(fixed(margin, 4))" : "scratch ahead by \(fixed(-margin, 4))"
     }
 
     static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }

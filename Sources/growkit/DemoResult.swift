@@ -70,8 +70,11 @@ struct DemoResult: Encodable, Sendable {
         var minLR: Double
         var heldOutBatches: Int
         var seed: UInt64
+        var rewarmSteps: Int
+        var evalEvery: Int
 
         enum CodingKeys: String, CodingKey {
+            case rewarmSteps = "rewarm_steps", evalEvery = "eval_every"
             case corpus, smallModel = "small_model", grownModel = "grown_model", operators, optimizer, schedule
             case batchSize = "batch_size", seqLen = "seq_len", tokensPerStep = "tokens_per_step", growStep = "grow_step"
             case totalSteps = "total_steps", warmupSteps = "warmup_steps", peakLR = "peak_lr", minLR = "min_lr"
@@ -168,8 +171,11 @@ struct DemoResult: Encodable, Sendable {
         var heldOutLoss: Double
         /// The run's loss curve as the checkpoint's history holds it (a grown run's starts with the small run's).
         var curve: Curve
+        /// The held-out loss every `eval_every` steps of this run and at its end.
+        var heldOutCurve: Curve
 
         enum CodingKeys: String, CodingKey {
+            case heldOutCurve = "held_out_curve"
             case name, checkpoint, numLayers = "num_layers", hiddenSize = "hidden_size", parameters
             case firstStep = "first_step", lastStep = "last_step", tokensTrained = "tokens_trained", tokensSeen = "tokens_seen"
             case flops, cumulativeFlops = "cumulative_flops", seconds, tokensPerSecond = "tokens_per_second"
@@ -184,30 +190,27 @@ struct DemoResult: Encodable, Sendable {
         var losses: [Double]
     }
 
-    /// The grown run against scratch.
+    /// The grown run against scratch, all on the held-out batches.
     struct Comparison: Codable, Sendable {
-        /// Mean training loss over the last `window` steps before growth and the first `window` after.
-        var window: Int
-        var lossBeforeGrowth: Double
-        var lossAfterGrowth: Double
-        /// The largest training loss in the first `window` steps after growth, over the last one before it.
-        var largestLossAfterGrowth: Double
-        /// Held-out losses at the end: equal tokens, equal schedule.
+        /// The held-out loss at growth (the grown model's, equal to the small one's) and at the grown run's first evaluation after it.
+        var heldOutAtGrowth: Double
+        var heldOutAfterGrowth: Double
+        var stepAfterGrowth: Int
+        /// At the end: equal tokens seen, equal schedule.
         var grownHeldOutLoss: Double
         var scratchHeldOutLoss: Double
-        var grownAheadAtEqualTokens: Bool
+        /// Scratch after as many tokens as the grown model trained after growth.
+        var scratchHeldOutAtGrownTokens: Double?
+        /// Scratch when it had spent the grown run's whole compute (small phase included).
+        var scratchHeldOutAtGrownFlops: Double?
         /// The grown run's total compute over the scratch run's.
         var flopsRatio: Double
-        /// Scratch's smoothed training loss when it had spent the grown run's whole compute, and the grown run's at its end.
-        var scratchLossAtGrownFlops: Double?
-        var grownFinalSmoothedLoss: Double
 
         enum CodingKeys: String, CodingKey {
-            case window, lossBeforeGrowth = "loss_before_growth", lossAfterGrowth = "loss_after_growth"
-            case largestLossAfterGrowth = "largest_loss_after_growth", grownHeldOutLoss = "grown_held_out_loss"
-            case scratchHeldOutLoss = "scratch_held_out_loss", grownAheadAtEqualTokens = "grown_ahead_at_equal_tokens"
-            case flopsRatio = "flops_ratio", scratchLossAtGrownFlops = "scratch_loss_at_grown_flops"
-            case grownFinalSmoothedLoss = "grown_final_smoothed_loss"
+            case heldOutAtGrowth = "held_out_at_growth", heldOutAfterGrowth = "held_out_after_growth"
+            case stepAfterGrowth = "step_after_growth", grownHeldOutLoss = "grown_held_out_loss"
+            case scratchHeldOutLoss = "scratch_held_out_loss", scratchHeldOutAtGrownTokens = "scratch_held_out_at_grown_tokens"
+            case scratchHeldOutAtGrownFlops = "scratch_held_out_at_grown_flops", flopsRatio = "flops_ratio"
         }
     }
 

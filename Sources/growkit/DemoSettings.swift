@@ -18,6 +18,11 @@ struct DemoSettings: Sendable {
     /// run trains this many steps, so both see the same tokens under the same schedule.
     var totalSteps: Int
     var warmupSteps: Int
+    /// After growth the learning rate re-warms from 0 over this many steps (staged
+    /// training's `rewarm`, at the step reached: the step itself is kept).
+    var rewarmSteps: Int
+    /// The held-out batches are scored every this many steps (and at each run's end).
+    var evalEvery: Int
     var peakLR = 2e-3
     var minLR = 2e-4
     /// Batches of the held-out split for the losses before and after growth and at the end.
@@ -30,12 +35,14 @@ struct DemoSettings: Sendable {
     static let full = DemoSettings(
         smallConfig: .llama(vocabSize: 256, hiddenSize: 64, numLayers: 2, numHeads: 4, numKVHeads: 2,
                             intermediateSize: 172, maxPosition: 1024),
-        batchSize: 16, seqLen: 128, growStep: 300, totalSteps: 900, warmupSteps: 50, heldOutBatches: 16)
+        batchSize: 16, seqLen: 128, growStep: 150, totalSteps: 450, warmupSteps: 30, rewarmSteps: 30, evalEvery: 25,
+        heldOutBatches: 8)
 
     static let quick = DemoSettings(
         smallConfig: .llama(vocabSize: 256, hiddenSize: 32, numLayers: 1, numHeads: 2, numKVHeads: 1,
                             intermediateSize: 64, maxPosition: 256),
-        batchSize: 4, seqLen: 32, growStep: 24, totalSteps: 48, warmupSteps: 4, heldOutBatches: 2)
+        batchSize: 4, seqLen: 32, growStep: 24, totalSteps: 48, warmupSteps: 4, rewarmSteps: 4, evalEvery: 8,
+        heldOutBatches: 2)
 
     var tokensPerStep: Int { batchSize * seqLen }
     var operators: [String] { ["depth=\(depthOperator)", "width=\(widthOperator)"] }
