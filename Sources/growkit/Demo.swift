@@ -37,15 +37,15 @@ struct DemoPipeline {
     func run(_ report: (DemoEvent) -> Void = { _ in }) throws -> DemoResult {
         let clock = ContinuousClock()
         let start = clock.now
+        try Folder.make(paths.folder)  // first: a folder that cannot be made fails before any work
         let plan = try GrowthPlan(source: settings.smallConfig, depth: try OperatorSyntax.depth(settings.depthOperator),
                                   width: try OperatorSyntax.width(settings.widthOperator), seed: settings.seed)
         var result = DemoResult(settings: setup(plan), references: try checkForwardPass(report))
-        try Folder.make(paths.folder)
         let heldOut = try heldOutBatches()
 
         report(.stage("training the small model to step \(settings.growStep)"))
         let small = try train(name: "small", start: .new(config: settings.smallConfig, seed: settings.seed),
-                              steps: settings.growStep, to: paths.small, report)
+                              steps: settings.growStep, schedule: settings.growStep + settings.grownSteps, to: paths.small, report)
         result.planner = try askPlanner(history: small.state.history)
 
         report(.stage("growing \(settings.operators.joined(separator: ", ")) and checking the function on held-out text"))
@@ -63,12 +63,12 @@ struct DemoPipeline {
         grown.provenance[grown.provenance.count - 1].sourceSHA256 = try SHA256.hex(ofFile: paths.small)
         try CheckpointWriter.write(grown, to: paths.grown, options: .init(overwrite: true), toolVersion: toolVersion)
 
-        report(.stage("training the grown model to step \(settings.totalSteps)"))
-        let grownRun = try train(name: "grown", start: .resume(path: paths.grown, config: nil), steps: settings.totalSteps,
-                                 to: paths.grownTrained, report)
-        report(.stage("training the grown size from scratch to step \(settings.totalSteps)"))
+        report(.stage("training the grown model for \(settings.grownSteps) more steps"))
+        let grownRun = try train(name: "grown", start: .resume(path: paths.grown, config: nil),
+                                 steps: settings.growStep + settings.grownSteps, schedule: nil, to: paths.grownTrained, report)
+        report(.stage("training the grown size from scratch for \(settings.grownSteps) steps"))
         let scratch = try train(name: "scratch", start: .new(config: plan.grown, seed: settings.seed),
-                                steps: settings.totalSteps, to: paths.scratch, report)
+                                steps: settings.grownSteps, schedule: settings.grownSteps, to: paths.scratch, report)
 
         report(.stage("plotting the loss curves"))
         result.runs = try plot([small, grownRun, scratch])
@@ -85,14 +85,13 @@ struct DemoPipeline {
             corpus: (paths.corpus as NSString).lastPathComponent, smallModel: .init(plan.source), grownModel: .init(plan.grown),
             operators: settings.operators, optimizer: OptimizerTransfer.carry.rawValue, schedule: scheduleAtGrowth.name,
             batchSize: settings.batchSize, seqLen: settings.seqLen, tokensPerStep: settings.tokensPerStep,
-            growStep: settings.growStep, totalSteps: settings.totalSteps, warmupSteps: settings.warmupSteps,
+            growStep: settings.growStep, grownSteps: settings.grownSteps, warmupSteps: settings.warmupSteps,
             peakLR: settings.peakLR, minLR: settings.minLR, heldOutBatches: settings.heldOutBatches, seed: settings.seed,
             rewarmSteps: settings.rewarmSteps, evalEvery: settings.evalEvery)
     }
 
-    /// Staged training's re-warm at the step reached: the step (and so the cosine) is kept,
-    /// the learning rate climbs from 0 again, so the new blocks' first AdamW steps (zero
-    /// moments: about `lr sign(g)` each) do not knock the exact function off course.
+    /// Staged training's re-warm at the step reached: the step and the small run's cosine
+    /// continue, the learning rate climbs from 0 again over ``DemoSettings/rewarmSteps``.
     var scheduleAtGrowth: ScheduleTransform { .rewarm(step: settings.growStep, steps: settings.rewarmSteps) }
 
     // MARK: Stages
@@ -113,11 +112,13 @@ struct DemoPipeline {
         return try (0..<settings.heldOutBatches).map { _ throws -> VerificationBatch in VerificationBatch(try sampler.next()) }
     }
 
-    /// A run of the bundled trainer to `steps`, with the demo's schedule (cosine over
-    /// the whole demo) and optimizer, evaluated on the held-out batches at its end.
+    /// A run of the bundled trainer to step `steps`. A new run gets the demo's schedule (warmup,
+    /// then cosine over `schedule` steps: `growkit train --total-steps --warmup ...`); a resumed
+    /// one (`schedule` nil) keeps its checkpoint's. Evaluated on the held-out batches every
+    /// `evalEvery` steps and at its end.
     /// It trains into a temporary file renamed over `path` at the end, so an earlier
     /// demo's checkpoint stays whole until the new one is complete.
-    func train(name: String, start: TrainingPlan.Start, steps: Int, to path: String,
+    func train(name: String, start: TrainingPlan.Start, steps: Int, schedule: Int?, to path: String,
                _ report: (DemoEvent) -> Void) throws -> TrainedRun {
         let folder = (path as NSString).deletingLastPathComponent
         let partial = "\(folder)/.\((path as NSString).lastPathComponent).partial"
@@ -130,12 +131,12 @@ struct DemoPipeline {
         plan.evalEvery = settings.evalEvery
         plan.evalBatches = settings.heldOutBatches
         plan.toolVersion = toolVersion
-        if case .new = start {
+        if let schedule {
             plan.scheduleChanges.kind = .cosine
             plan.scheduleChanges.peakLR = settings.peakLR
             plan.scheduleChanges.minLR = settings.minLR
             plan.scheduleChanges.warmupSteps = settings.warmupSteps
-            plan.scheduleChanges.totalSteps = settings.totalSteps
+            plan.scheduleChanges.totalSteps = schedule
         }
         let summary: TrainingSummary
         var heldOut: [(step: Int, loss: Double)] = []
@@ -235,7 +236,8 @@ struct DemoPipeline {
         return zip(trained, byTokens.growths).map { run, growths in
             let history = run.state.history
             let flops = FlopsCurve.flops(history: history, config: run.state.config, growths: growths)
-            let firstIndex = history.step.firstIndex { $0 > run.summary.firstStep } ?? 0
+            // This run's entries are the last (lastStep - firstStep) of the history (a grown run's start with the small run's).
+            let firstIndex = max(0, history.count - (run.summary.lastStep - run.summary.firstStep))
             let before = firstIndex > 0 ? flops[firstIndex - 1] : 0
             let tokensTrained = run.summary.tokensSeen - (firstIndex > 0 ? history.tokens[firstIndex - 1] : 0)
             let evaluated = run.heldOut.compactMap { point in history.step.lastIndex(of: point.step).map { (point, $0) } }
@@ -252,18 +254,25 @@ struct DemoPipeline {
         }
     }
 
-    /// The grown run against scratch on the held-out batches: no spike after growth, and the
-    /// losses at equal tokens seen, at the tokens the grown model trained, and at its compute.
+    /// The grown run against scratch on the held-out batches: no spike after growth, the
+    /// losses after the same tokens at the grown size, and at equal compute (the scratch
+    /// run's total, which the grown run reaches first since its small phase was cheaper,
+    /// or the grown run's total when that is the smaller).
     func compare(grown: DemoResult.Run, scratch: DemoResult.Run, atGrowth: Double) -> DemoResult.Comparison {
-        let after = grown.heldOutCurve.steps.indices.first { grown.heldOutCurve.steps[$0] > settings.growStep }
-        let scratchCurve = scratch.heldOutCurve
+        let grownCurve = grown.heldOutCurve, scratchCurve = scratch.heldOutCurve
+        let startFlops = grown.cumulativeFlops - grown.flops
+        let flops = min(grown.cumulativeFlops, scratch.cumulativeFlops)
+        let largest = grownCurve.losses.indices.max { grownCurve.losses[$0] < grownCurve.losses[$1] }
         return DemoResult.Comparison(
-            heldOutAtGrowth: atGrowth, heldOutAfterGrowth: after.map { grown.heldOutCurve.losses[$0] } ?? .nan,
-            stepAfterGrowth: after.map { grown.heldOutCurve.steps[$0] } ?? 0,
+            heldOutAtGrowth: atGrowth, heldOutAfterGrowth: grownCurve.losses.first ?? .nan,
+            stepAfterGrowth: grownCurve.steps.first ?? 0,
+            largestHeldOutAfterGrowth: largest.map { grownCurve.losses[$0] } ?? .nan,
+            stepOfLargest: largest.map { grownCurve.steps[$0] } ?? 0,
             grownHeldOutLoss: grown.heldOutLoss, scratchHeldOutLoss: scratch.heldOutLoss,
-            scratchHeldOutAtGrownTokens: interpolate(x: scratchCurve.tokens.map(Double.init), y: scratchCurve.losses,
-                                                     at: Double(grown.tokensTrained)),
-            scratchHeldOutAtGrownFlops: interpolate(x: scratchCurve.flops, y: scratchCurve.losses, at: grown.cumulativeFlops),
+            grownAheadAtEqualTokens: grown.heldOutLoss < scratch.heldOutLoss,
+            equalFlops: flops,
+            grownHeldOutAtEqualFlops: interpolate(x: [startFlops] + grownCurve.flops, y: [atGrowth] + grownCurve.losses, at: flops),
+            scratchHeldOutAtEqualFlops: interpolate(x: [0] + scratchCurve.flops, y: [.nan] + scratchCurve.losses, at: flops),
             flopsRatio: grown.cumulativeFlops / scratch.cumulativeFlops)
     }
 }
@@ -303,10 +312,11 @@ private func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
-/// `y` at `x = at` by linear interpolation on increasing `x`; nil outside the range.
+/// `y` at `x = at` by linear interpolation on increasing `x`; nil outside the range or where `y` is not finite.
 private func interpolate(x: [Double], y: [Double], at target: Double) -> Double? {
     guard let upper = x.firstIndex(where: { $0 >= target }) else { return nil }
     guard upper > 0 else { return x[0] == target ? y[0] : nil }
     let t = (target - x[upper - 1]) / (x[upper] - x[upper - 1])
-    return y[upper - 1] + t * (y[upper] - y[upper - 1])
+    let value = y[upper - 1] + t * (y[upper] - y[upper - 1])
+    return value.isFinite ? value : nil
 }

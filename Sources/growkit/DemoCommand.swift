@@ -22,6 +22,12 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The repository's fixtures folder (default: ./fixtures, else the one this binary was built from).")
     var fixtures: String?
 
+    @Option(help: "The depth operator, as for growkit grow.")
+    var depth = DemoSettings.full.depthOperator
+
+    @Option(help: "The width operator, as for growkit grow (the noise breaks the copies' symmetry and cancels exactly).")
+    var width = DemoSettings.full.widthOperator
+
     @Flag(help: "Print the result as JSON (no progress lines on a pipe).")
     var json = false
 
@@ -29,7 +35,9 @@ struct DemoCommand: ParsableCommand {
     var quick = false
 
     func run() throws {
-        let settings = quick ? DemoSettings.quick : DemoSettings.full
+        var settings = quick ? DemoSettings.quick : DemoSettings.full
+        settings.depthOperator = depth
+        settings.widthOperator = width
         let paths = DemoPaths(folder: out, fixtures: try fixturesFolder())
         let progress = DemoProgress(settings: settings, plainLines: !json)
         let result = try DemoPipeline(settings: settings, paths: paths, toolVersion: growkitVersion).run(progress.show)

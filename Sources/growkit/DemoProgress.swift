@@ -21,7 +21,7 @@ final class DemoProgress {
             line = TerminalProgress(plainLines: plainLines)
             line?.update(text, fraction: 0)
         case .training(let run, .step(let outcome, let tokensSeen, let rate, let secondsLeft, let fraction)):
-            let last = run == "small" ? settings.growStep : settings.totalSteps
+            let last = run == "small" ? settings.growStep : run == "grown" ? settings.growStep + settings.grownSteps : settings.grownSteps
             line?.update(String(format: "%@: step %d/%d  loss %.4f  %d tokens seen  %.0f tok/s  ETA %.0f s", run,
                                 outcome.step, last, outcome.loss, tokensSeen, rate, secondsLeft ?? 0),
                          fraction: max(fraction, 0.1))

@@ -15,7 +15,9 @@ enum DemoReport {
         let s = r.settings
         line("2. Training on \(s.corpus) (The Jargon File 4.4.7, bytes as tokens; the last 10% held out)")
         line("   \(s.batchSize) x \(s.seqLen) = \(s.tokensPerStep) tokens per step; AdamW (betas 0.9/0.95, weight decay 0.1, clip 1.0);"
-             + " cosine LR \(sci(s.peakLR)) -> \(sci(s.minLR)) over \(s.totalSteps) steps, warmup \(s.warmupSteps)")
+             + " warmup \(s.warmupSteps) steps, then cosine LR \(sci(s.peakLR)) -> \(sci(s.minLR))")
+        line("   small: steps 1-\(s.growStep) of a \(s.growStep + s.grownSteps)-step cosine; grown: finishes it (steps \(s.growStep + 1)-\(s.growStep + s.grownSteps),"
+             + " re-warmed over \(s.rewarmSteps)); scratch (the grown size from scratch): its own \(s.grownSteps)-step cosine, the same number of tokens")
         line(table(["model", "layers", "hidden", "heads (kv)", "MLP", "parameters"], [
             ["small", "\(s.smallModel.numLayers)", "\(s.smallModel.hiddenSize)", "\(s.smallModel.numHeads) (\(s.smallModel.numKVHeads))",
              "\(s.smallModel.intermediateSize)", count(s.smallModel.parameters)],
@@ -33,7 +35,7 @@ enum DemoReport {
 
         if !r.checks.isEmpty {
             let held = r.functionPreservation.map { " on \($0.batches) held-out batches of \($0.batchSize) x \($0.seqLen) tokens" } ?? ""
-            line("4. Growth at step \(s.growStep): \(s.operators.joined(separator: ", ")) (moments carried, schedule continued), checked\(held)")
+            line("4. Growth at step \(s.growStep): \(s.operators.joined(separator: ", ")) (moments carried, schedule continued with a \(s.rewarmSteps)-step re-warm), checked\(held)")
             line(table(["check", "figures", "result"], r.checks.map { check in
                 [check.name, check.figures.map { "\($0.label) \(figure($0.value))" }.joined(separator: ", "),
                  check.passed ? "pass (\(check.verdict))" : "FAIL (\(check.verdict))"]
@@ -42,7 +44,7 @@ enum DemoReport {
 
         if r.runs.count == 3, let c = r.comparison {
             let before = r.functionPreservation?.sourceLoss, after = r.functionPreservation?.grownLoss
-            line("5. Runs: the grown model and the grown size from scratch, for the same tokens under the same schedule")
+            line("5. Runs (FLOPs: 6 x parameters per trained token, the grown run counting its small phase at the small size)")
             line(table(["run", "parameters", "steps", "tokens seen", "FLOPs (6N/token)", "held-out at growth", "final train loss",
                         "final held-out", "wall time", "tokens/s"], r.runs.map { run in
                 let atGrowth = run.name == "small" ? before.map { fixed($0, 6) } ?? "" : run.name == "grown" ? after.map { fixed($0, 6) } ?? "" : "-"
@@ -52,14 +54,13 @@ enum DemoReport {
             }))
             let change = c.heldOutAfterGrowth - c.heldOutAtGrowth
             line("   after growth: held-out loss \(fixed(c.heldOutAtGrowth, 4)) at step \(s.growStep), \(fixed(c.heldOutAfterGrowth, 4)) at step \(c.stepAfterGrowth)"
-                 + (change <= 0 ? " (no spike)" : " (up by \(fixed(change, 4)))"))
-            line("   equal tokens seen (\(count(r.runs[2].tokensSeen))): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(c.scratchHeldOutLoss, 4))"
+                 + (change <= 0 ? " (no spike: it falls at once)" : " (up by \(fixed(change, 4)))")
+                 + "; the largest after growth: \(fixed(c.largestHeldOutAfterGrowth, 4)) at step \(c.stepOfLargest)")
+            line("   equal tokens at the grown size (\(count(r.runs[2].tokensSeen)) each): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(c.scratchHeldOutLoss, 4))"
                  + " (\(ahead(c.scratchHeldOutLoss - c.grownHeldOutLoss)))")
-            if let x = c.scratchHeldOutAtGrownTokens {
-                line("   equal tokens at the grown size (\(count(r.runs[1].tokensTrained))): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(x, 4)) (\(ahead(x - c.grownHeldOutLoss)))")
-            }
-            if let x = c.scratchHeldOutAtGrownFlops {
-                line("   equal compute (\(sci(r.runs[1].cumulativeFlops)) FLOPs, \(Int((c.flopsRatio * 100).rounded()))% of scratch's): grown \(fixed(c.grownHeldOutLoss, 4)) vs scratch \(fixed(x, 4)) (\(ahead(x - c.grownHeldOutLoss)))")
+            if let g = c.grownHeldOutAtEqualFlops, let x = c.scratchHeldOutAtEqualFlops {
+                line("   equal compute (\(sci(c.equalFlops)) FLOPs): grown \(fixed(g, 4)) vs scratch \(fixed(x, 4)) (\(ahead(x - g)));"
+                     + " the grown run's total is \(Int((c.flopsRatio * 100).rounded()))% of scratch's")
             }
             line()
         }

@@ -64,7 +64,7 @@ struct DemoResult: Encodable, Sendable {
         var seqLen: Int
         var tokensPerStep: Int
         var growStep: Int
-        var totalSteps: Int
+        var grownSteps: Int
         var warmupSteps: Int
         var peakLR: Double
         var minLR: Double
@@ -77,7 +77,7 @@ struct DemoResult: Encodable, Sendable {
             case rewarmSteps = "rewarm_steps", evalEvery = "eval_every"
             case corpus, smallModel = "small_model", grownModel = "grown_model", operators, optimizer, schedule
             case batchSize = "batch_size", seqLen = "seq_len", tokensPerStep = "tokens_per_step", growStep = "grow_step"
-            case totalSteps = "total_steps", warmupSteps = "warmup_steps", peakLR = "peak_lr", minLR = "min_lr"
+            case grownSteps = "grown_steps", warmupSteps = "warmup_steps", peakLR = "peak_lr", minLR = "min_lr"
             case heldOutBatches = "held_out_batches", seed
         }
     }
@@ -196,21 +196,28 @@ struct DemoResult: Encodable, Sendable {
         var heldOutAtGrowth: Double
         var heldOutAfterGrowth: Double
         var stepAfterGrowth: Int
-        /// At the end: equal tokens seen, equal schedule.
+        /// The largest held-out loss of the grown run after growth, and its step.
+        var largestHeldOutAfterGrowth: Double
+        var stepOfLargest: Int
+        /// At the end of both runs: the same tokens at the grown size, the same schedule.
         var grownHeldOutLoss: Double
         var scratchHeldOutLoss: Double
-        /// Scratch after as many tokens as the grown model trained after growth.
-        var scratchHeldOutAtGrownTokens: Double?
-        /// Scratch when it had spent the grown run's whole compute (small phase included).
-        var scratchHeldOutAtGrownFlops: Double?
+        var grownAheadAtEqualTokens: Bool
+        /// Equal compute: the smaller of the two runs' totals (the grown one's includes its small
+        /// phase), and each run's held-out loss there (interpolated between evaluations; nil before the first).
+        var equalFlops: Double
+        var grownHeldOutAtEqualFlops: Double?
+        var scratchHeldOutAtEqualFlops: Double?
         /// The grown run's total compute over the scratch run's.
         var flopsRatio: Double
 
         enum CodingKeys: String, CodingKey {
             case heldOutAtGrowth = "held_out_at_growth", heldOutAfterGrowth = "held_out_after_growth"
-            case stepAfterGrowth = "step_after_growth", grownHeldOutLoss = "grown_held_out_loss"
-            case scratchHeldOutLoss = "scratch_held_out_loss", scratchHeldOutAtGrownTokens = "scratch_held_out_at_grown_tokens"
-            case scratchHeldOutAtGrownFlops = "scratch_held_out_at_grown_flops", flopsRatio = "flops_ratio"
+            case stepAfterGrowth = "step_after_growth", largestHeldOutAfterGrowth = "largest_held_out_after_growth"
+            case stepOfLargest = "step_of_largest", grownHeldOutLoss = "grown_held_out_loss"
+            case scratchHeldOutLoss = "scratch_held_out_loss", grownAheadAtEqualTokens = "grown_ahead_at_equal_tokens"
+            case equalFlops = "equal_flops", grownHeldOutAtEqualFlops = "grown_held_out_at_equal_flops"
+            case scratchHeldOutAtEqualFlops = "scratch_held_out_at_equal_flops", flopsRatio = "flops_ratio"
         }
     }
 

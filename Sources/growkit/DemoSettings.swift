@@ -1,7 +1,9 @@
 import GrowkitState
 
 /// What `growkit demo` trains, grows and compares: the model sizes, the growth
-/// operators, the batch, the schedule and where the outputs go. ``full`` is the
+/// operators, the batch, the schedule and where the outputs go. Every run has the
+/// same schedule shape (linear warmup, cosine from `peakLR` to `minLR`) and the same
+/// AdamW hyperparameters. ``full`` is the
 /// README's run (under five minutes on two cores, release build); ``quick`` is a
 /// few tens of steps of a tiny model, for the tests.
 struct DemoSettings: Sendable {
@@ -9,17 +11,20 @@ struct DemoSettings: Sendable {
     var smallConfig: ModelConfig
     /// Depth and width operators in `growkit grow` syntax.
     var depthOperator = "identity:2"
-    var widthOperator = "duplicate:2"
+    var widthOperator = "duplicate:2,snr=20"
     var batchSize: Int
     var seqLen: Int
-    /// The small run's steps: the demo grows here whatever the planner says (and says so).
+    /// The small run's steps: the demo grows here whatever the planner says, and says so.
     var growStep: Int
-    /// Steps of the whole schedule: the grown run continues to here, and the scratch
-    /// run trains this many steps, so both see the same tokens under the same schedule.
-    var totalSteps: Int
+    /// Steps of the grown run after growth and of the scratch run: the same tokens at the
+    /// grown size. The small run's cosine spans `growStep + grownSteps` and the grown run
+    /// finishes it (staged training: the schedule continues through growth); the scratch
+    /// run's cosine spans its own `grownSteps`.
+    var grownSteps: Int
     var warmupSteps: Int
-    /// After growth the learning rate re-warms from 0 over this many steps (staged
-    /// training's `rewarm`, at the step reached: the step itself is kept).
+    /// After growth the learning rate re-warms from 0 to the schedule's value over this many
+    /// steps (staged training's `rewarm` at the step reached), so the new blocks' first AdamW
+    /// steps (zero moments: about `lr sign(g)` each) stay small.
     var rewarmSteps: Int
     /// The held-out batches are scored every this many steps (and at each run's end).
     var evalEvery: Int
@@ -35,14 +40,13 @@ struct DemoSettings: Sendable {
     static let full = DemoSettings(
         smallConfig: .llama(vocabSize: 256, hiddenSize: 64, numLayers: 2, numHeads: 4, numKVHeads: 2,
                             intermediateSize: 172, maxPosition: 1024),
-        batchSize: 16, seqLen: 128, growStep: 150, totalSteps: 450, warmupSteps: 30, rewarmSteps: 30, evalEvery: 25,
+        batchSize: 16, seqLen: 128, growStep: 500, grownSteps: 250, warmupSteps: 25, rewarmSteps: 100, evalEvery: 25,
         heldOutBatches: 8)
 
     static let quick = DemoSettings(
         smallConfig: .llama(vocabSize: 256, hiddenSize: 32, numLayers: 1, numHeads: 2, numKVHeads: 1,
                             intermediateSize: 64, maxPosition: 256),
-        batchSize: 4, seqLen: 32, growStep: 24, totalSteps: 48, warmupSteps: 4, rewarmSteps: 4, evalEvery: 8,
-        heldOutBatches: 2)
+        batchSize: 4, seqLen: 32, growStep: 24, grownSteps: 24, warmupSteps: 4, rewarmSteps: 4, evalEvery: 8, heldOutBatches: 2)
 
     var tokensPerStep: Int { batchSize * seqLen }
     var operators: [String] { ["depth=\(depthOperator)", "width=\(widthOperator)"] }

@@ -21,9 +21,9 @@ import Testing
             var tokensTrained: Int, tokensSeen: Int, flops: Double, cumulativeFlops: Double, seconds: Double
             var finalLoss: Double, heldOutLoss: Double, curve: Curve, heldOutCurve: Curve
         }
-        struct Setup: Decodable { var growStep: Int; var totalSteps: Int; var tokensPerStep: Int; var evalEvery: Int }
+        struct Setup: Decodable { var growStep: Int; var grownSteps: Int; var tokensPerStep: Int; var evalEvery: Int }
         struct Outputs: Decodable { var checkpoints: [String]; var plots: [String] }
-        struct Comparison: Decodable { var heldOutAtGrowth: Double; var grownHeldOutLoss: Double; var scratchHeldOutLoss: Double; var flopsRatio: Double }
+        struct Comparison: Decodable { var heldOutAtGrowth: Double; var grownHeldOutLoss: Double; var scratchHeldOutLoss: Double; var grownAheadAtEqualTokens: Bool; var flopsRatio: Double }
         var settings: Setup
         var references: [Reference]
         var planner: Planner
@@ -72,10 +72,11 @@ import Testing
         let small = result.runs[0], grown = result.runs[1], scratch = result.runs[2]
         #expect(abs(small.heldOutLoss - p.sourceLoss) <= 1e-5 * p.sourceLoss, "\(small.heldOutLoss) vs \(p.sourceLoss)")
         #expect(small.curve.steps == Array(1...s.growStep))
-        #expect(grown.curve.steps == Array(1...s.totalSteps) && scratch.curve.steps == Array(1...s.totalSteps))
+        #expect(grown.curve.steps == Array(1...(s.growStep + s.grownSteps)) && scratch.curve.steps == Array(1...s.grownSteps))
         #expect(Array(grown.curve.losses.prefix(s.growStep)) == small.curve.losses, "grow keeps the history")
-        #expect(grown.curve.tokens == scratch.curve.tokens && scratch.tokensSeen == s.totalSteps * s.tokensPerStep)
-        #expect(grown.tokensTrained == (s.totalSteps - s.growStep) * s.tokensPerStep)
+        // The same tokens at the grown size: grown after growth, scratch from its start.
+        #expect(scratch.tokensSeen == s.grownSteps * s.tokensPerStep && grown.tokensTrained == scratch.tokensTrained)
+        #expect(grown.tokensSeen == (s.growStep + s.grownSteps) * s.tokensPerStep)
         for r in result.runs {
             #expect(r.curve.losses.count == r.curve.flops.count && r.curve.losses.allSatisfy { $0.isFinite && $0 > 0 })
             #expect(r.finalLoss == r.curve.losses.last && r.heldOutLoss.isFinite)
@@ -83,9 +84,10 @@ import Testing
         }
         let smallFlops = 6 * Double(small.parameters * s.growStep * s.tokensPerStep)
         #expect(abs(small.cumulativeFlops - smallFlops) <= 1e-9 * smallFlops)
-        let grownFlops = smallFlops + 6 * Double(grown.parameters * (s.totalSteps - s.growStep) * s.tokensPerStep)
+        let grownFlops = smallFlops + 6 * Double(grown.parameters * s.grownSteps * s.tokensPerStep)
         #expect(abs(grown.cumulativeFlops - grownFlops) <= 1e-9 * grownFlops)
-        #expect(abs(scratch.cumulativeFlops - 6 * Double(scratch.parameters * s.totalSteps * s.tokensPerStep)) <= 1e-9 * scratch.cumulativeFlops)
+        #expect(abs(scratch.cumulativeFlops - 6 * Double(scratch.parameters * s.grownSteps * s.tokensPerStep)) <= 1e-9 * scratch.cumulativeFlops)
+        #expect(result.comparison.grownAheadAtEqualTokens == (grown.heldOutLoss < scratch.heldOutLoss))
         // Held-out curves: every eval_every steps and at the end, the last one the run's held-out loss.
         for r in result.runs {
             #expect(r.heldOutCurve.losses.last == r.heldOutLoss && r.heldOutCurve.steps.last == r.lastStep)
@@ -122,7 +124,7 @@ import Testing
         #expect(record.verification != nil && record.sourceSHA256?.count == 64)
         #expect(grown.history.count == result.settings.growStep)
         let trained = try CheckpointReader(path: result.outputs.checkpoints[2])
-        #expect(trained.trainer.step == result.settings.totalSteps && trained.config == grown.config)
+        #expect(trained.trainer.step == result.settings.growStep + result.settings.grownSteps && trained.config == grown.config)
 
         for plot in result.outputs.plots {
             let svg = try PlotCommandTests.Elements(URL(fileURLWithPath: plot))
