@@ -67,7 +67,9 @@ struct DemoPipeline {
         let grownRun = try train(name: "grown", start: .resume(path: paths.grown, config: nil),
                                  steps: settings.growStep + settings.grownSteps, schedule: nil, to: paths.grownTrained, report)
         report(.stage("training the grown size from scratch for \(settings.grownSteps) steps"))
-        let scratch = try train(name: "scratch", start: .new(config: plan.grown, seed: settings.seed),
+        let scratchStart = try writeScratchStart(config: plan.grown, dataCursor: small.state.trainer.dataCursor)
+        defer { unlink(scratchStart) }
+        let scratch = try train(name: "scratch", start: .resume(path: scratchStart, config: nil),
                                 steps: settings.grownSteps, schedule: settings.grownSteps, to: paths.scratch, report)
 
         report(.stage("plotting the loss curves"))
@@ -159,6 +161,22 @@ struct DemoPipeline {
         return TrainedRun(name: name, path: path, summary: summary, state: state, heldOut: heldOut)
     }
 
+    /// A fresh model of the grown size (the trainer's own initialisation and AdamW state) whose
+    /// data cursor is where the growth happened, so the scratch run trains on exactly the
+    /// batches the grown run trains on; written to a hidden file the caller removes.
+    func writeScratchStart(config: ModelConfig, dataCursor: Int) throws -> String {
+        let path = "\(paths.folder)/.scratch-start.h5"
+        var plan = TrainingPlan(start: .new(config: config, seed: settings.seed), dataPath: paths.corpus, outputPath: path)
+        plan.batchSize = settings.batchSize
+        plan.seqLen = settings.seqLen
+        plan.steps = settings.grownSteps
+        plan.toolVersion = toolVersion
+        var state = Trainer.freshState(config: config, seed: settings.seed, plan: plan)
+        state.trainer.dataCursor = dataCursor
+        try CheckpointWriter.write(state, to: path, options: .init(overwrite: true), toolVersion: toolVersion)
+        return path
+    }
+
     /// Staged training's slope rule (Shen et al. 2022) on the small run's own history:
     /// whether it is time to grow at the end, and the first logged step at which it said so.
     func askPlanner(history: TrainingHistory) throws -> DemoResult.PlannerAnswer {
@@ -228,7 +246,7 @@ struct DemoPipeline {
             PlotRun(label: run.label, fileName: (run.path as NSString).lastPathComponent, history: run.state.history,
                     provenance: run.state.provenance, config: run.state.config)
         }
-        let title = "growkit demo: \(settings.operators.joined(separator: ", ")) vs scratch (The Jargon File, bytes)"
+        let title = "growkit demo: small, grown and scratch on The Jargon File"
         let byTokens = try LossPlot.render(runs, options: PlotOptions(x: .tokens, title: title))
         try PlotOutput.write(byTokens.svg, to: paths.plotTokens)
         let byFlops = try LossPlot.render(runs, options: PlotOptions(x: .flops, title: title))

@@ -120,7 +120,7 @@ import Testing
         let grown = try CheckpointReader(path: result.outputs.checkpoints[1])
         let record = try #require(grown.provenance.last)
         #expect(record.operatorName == "grow" && record.growth?.exact == true && record.source == "small.h5")
-        #expect(record.growth?.operators == ["depth=identity:2", "width=duplicate:2"])
+        #expect(record.growth?.operators == ["depth=identity:2", "width=duplicate:2,snr=20"])
         #expect(record.verification != nil && record.sourceSHA256?.count == 64)
         #expect(grown.history.count == result.settings.growStep)
         let trained = try CheckpointReader(path: result.outputs.checkpoints[2])
