@@ -97,13 +97,10 @@ extension CheckpointAccess {
             let info = try vectorInfo(path, type, maxCount: limit)
             lengths.append(info.shape[0])
             // A few KB of file can declare millions of never-written entries (read
-            // as fill values): an unfiltered column must store every byte it declares.
-            if info.filters.allSatisfy({ $0.id == 3 /* fletcher32 */ }) {
-                let dataset = try requireDataset(path)
-                let stored = try storage { () throws(StorageError) in try dataset.storageSize() }
-                if stored < UInt64(info.shape[0] * 8) {
-                    throw .invalidValue(file: file, object: path, problem: "declares \(info.shape[0]) entries but stores only \(stored) of their \(info.shape[0] * 8) bytes")
-                }
+            // as fill values): every column must store what it declares, compressed or not.
+            let dataset = try requireDataset(path)
+            guard try storage({ () throws(StorageError) in try dataset.isFullyWritten() }) else {
+                throw .invalidValue(file: file, object: path, problem: "declares \(info.shape[0]) entries but stores only part of them (never-written chunks)")
             }
         }
         guard Set(lengths).count == 1 else {
@@ -129,6 +126,11 @@ extension CheckpointAccess {
         }
         guard info.shape[0] <= 1 << 20 else {
             throw .invalidValue(file: file, object: path, problem: "has \(info.shape[0]) records, above the sane bound \(1 << 20)")
+        }
+        // Never-written records read as empty strings, one heap lookup each: a small
+        // file could declare a million of them. Records must be stored to be read.
+        guard try storage({ () throws(StorageError) in try dataset.isFullyWritten() }) else {
+            throw .invalidValue(file: file, object: path, problem: "declares \(info.shape[0]) records but stores only part of them (never-written chunks)")
         }
         let strings = try storage { () throws(StorageError) in try dataset.readStrings(maxTotalBytes: CheckpointLayout.maxProvenanceBytes) }
         var records: [ProvenanceRecord] = []

@@ -49,6 +49,17 @@ struct RowChunkLayout {
     }
 }
 
+/// What a zstd frame header says about its size, in words: libzstd's sentinels
+/// `ZSTD_CONTENTSIZE_UNKNOWN` (2^64 - 1) and `ZSTD_CONTENTSIZE_ERROR` (2^64 - 2)
+/// are not byte counts.
+func zstdAnnouncement(_ size: UInt64) -> String {
+    switch size {
+    case UInt64.max: return "does not announce its decompressed size"
+    case UInt64.max - 1: return "has no valid zstd frame header"
+    default: return "announces \(size) bytes"
+    }
+}
+
 extension HDF5Dataset {
     /// The direct-I/O layout when the dataset qualifies, nil otherwise.
     func rowChunkLayout(_ info: DatasetInfo, stored elementType: ElementType) throws(StorageError) -> RowChunkLayout? {
@@ -150,7 +161,8 @@ extension HDF5Dataset {
             if let z = layout.zstdIndex, mask & (1 << UInt32(z)) == 0 {
                 let size = ZSTD_getFrameContentSize(raw, payload)
                 guard size == UInt64(layout.chunkBytes) else {
-                    throw .damaged(file: filePath, object: objectPath, reason: "the zstd chunk at row \(chunkStart) announces \(size) bytes instead of \(layout.chunkBytes)")
+                    throw .damaged(file: filePath, object: objectPath,
+                                   reason: "the zstd chunk at row \(chunkStart) \(zstdAnnouncement(size)) instead of \(layout.chunkBytes) bytes")
                 }
                 let out = whole ? target : try buffer(&plain, layout.chunkBytes)
                 let written = ZSTD_decompress(out, layout.chunkBytes, raw, payload)

@@ -104,6 +104,34 @@ public final class HDF5Dataset: HDF5Object {
         return UInt64(H5Dget_storage_size(try openID()))
     }
 
+    /// Whether every element has stored bytes: all chunks of a chunked dataset
+    /// allocated (whatever its filters), a contiguous one allocated in full. A
+    /// never-written dataset reads as fill values, so a small file can declare
+    /// millions of them; callers that must not trust such a declaration check this.
+    public func isFullyWritten() throws(StorageError) -> Bool {
+        let info = try info()
+        if info.elementCount == 0 { return true }
+        let id = try openID()
+        guard let chunk = info.chunkShape else {
+            return storageSizeCoversData(info)
+        }
+        var expected: hsize_t = 1
+        for (extent, size) in zip(info.shape, chunk) where size > 0 {
+            expected *= hsize_t((extent + size - 1) / size)
+        }
+        var allocated: hsize_t = 0
+        let space = try site.check(H5Dget_space(id), "read the shape of")
+        defer { H5Sclose(space) }
+        try site.check(H5Dget_num_chunks(id, space, &allocated), "count the chunks of")
+        return allocated >= expected
+    }
+
+    private func storageSizeCoversData(_ info: DatasetInfo) -> Bool {
+        let stored = H5Dget_storage_size(rawID)
+        let (bytes, overflow) = info.elementCount.multipliedReportingOverflow(by: max(1, info.elementType.size))
+        return !overflow && stored >= UInt64(bytes)
+    }
+
     // MARK: whole dataset
 
     /// Reads the whole dataset; the stored type must be `T`'s.

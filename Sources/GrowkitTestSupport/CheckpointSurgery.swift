@@ -81,6 +81,18 @@ public struct CheckpointSurgery {
         try addEmpty(path, type: growkit_H5T_IEEE_F32LE(), shape: shape)
     }
 
+    /// Replaces the dataset at `path` by a contiguous float32 dataset of `shape`
+    /// whose zeros are written (stored bytes, no filter, so no checksum).
+    public func replaceWithStoredFloat32(_ path: String, shape: [Int]) throws {
+        try replaceWithFloat32(path, shape: shape)
+        let dataset = H5Dopen2(id, path, growkit_H5P_DEFAULT())
+        try check(dataset, "open \(path)")
+        defer { H5Dclose(dataset) }
+        let zeros = [Float](repeating: 0, count: shape.reduce(1, *))
+        try check(H5Dwrite(dataset, growkit_H5T_NATIVE_FLOAT(), growkit_H5S_ALL(), growkit_H5S_ALL(), growkit_H5P_DEFAULT(), zeros),
+                  "write \(path)")
+    }
+
     /// Replaces the dataset at `path` by a never-written (sparse) dataset of the same
     /// type and `shape`: reading it yields fill values, storing it costs no space.
     public func replaceWithEmpty(_ path: String, shape: [Int]) throws {

@@ -43,7 +43,7 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Tokens per row (default: the checkpoint's trainer seq_len, else min(64, max_position)).")
     var seqLen: Int?
 
-    @Option(help: "Seed of the window sampler.")
+    @Option(parsing: .unconditional, help: "Seed of the window sampler.")
     var seed: UInt64 = 0
 
     @Flag(help: "Print the result as JSON.")

@@ -133,12 +133,14 @@ enum InspectText {
         }
         if let verification {
             line()
+            let unstored = verification.neverWritten == 0 ? ""
+                : " (\(verification.neverWritten) of them store no chunk: never written, they read as zeros)"
             if verification.unchecked.isEmpty {
-                line("verify: OK, every chunk of \(reader.tensors.count) tensors (\(bytes(raw))) passed its fletcher32 checksum")
+                line("verify: OK, every chunk of \(reader.tensors.count) tensors (\(bytes(raw))) passed its fletcher32 checksum\(unstored)")
             } else {
                 let shown = verification.unchecked.prefix(5).joined(separator: ", ")
                     + (verification.unchecked.count > 5 ? " and \(verification.unchecked.count - 5) more" : "")
-                line("verify: every chunk of \(reader.tensors.count) tensors (\(bytes(raw))) was read; \(verification.checksummed) passed their fletcher32 checksums, \(verification.unchecked.count) have no checksum and were only read, not checked: \(shown)")
+                line("verify: \(reader.tensors.count) tensors (\(bytes(raw)))\(unstored): \(verification.checksummed) passed their fletcher32 checksums on every chunk, \(verification.unchecked.count) have no checksum and were only read, not checked: \(shown)")
             }
         }
         return out

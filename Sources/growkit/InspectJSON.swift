@@ -85,6 +85,7 @@ enum InspectJSON {
             document["verify"] = verification.unchecked.isEmpty ? .string("ok") : .object([
                 "checksummed_tensors": int(verification.checksummed),
                 "tensors_without_checksum": .array(verification.unchecked.map(JSONValue.string)),
+                "tensors_never_written": int(verification.neverWritten),
             ])
         }
         // real() maps non-finite numbers to null, so this only fails on a bug; it then says so.

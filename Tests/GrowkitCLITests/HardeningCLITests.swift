@@ -190,7 +190,7 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
         let path = folder.appendingPathComponent("unchecked.h5").path
         try FileManager.default.copyItem(atPath: llama, toPath: path)
         let tensor = "/params/model/norm/weight"
-        try CheckpointSurgery.edit(path) { try $0.replaceWithFloat32(tensor, shape: [32]) }
+        try CheckpointSurgery.edit(path) { try $0.replaceWithStoredFloat32(tensor, shape: [32]) }
         let text = try runGrowkit(["inspect", "--verify", path])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(!text.stdout.contains("passed its fletcher32 checksum"), "\(text.stdout)")
@@ -220,5 +220,53 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
             expectCleanFailure(run, mentioning: [path, "the HDF5 library crashed while reading this file"])
             #expect(run.status == 1)
         }
+    }
+}
+
+/// Issue 9, item 4 at the command line: a small sparse file declaring a model of
+/// about 8.6e11 parameters. Metadata-only inspect works (and reads no tensor);
+/// eval and inspect --stats refuse with the memory they need, before allocating.
+@Suite struct SparseGiantCLITests {
+    func giantCopy(in folder: URL) throws -> String {
+        var config = RandomState.tinyConfig(.llama)
+        config.hiddenSize = 8192; config.numLayers = 32; config.numHeads = 64; config.numKVHeads = 8
+        config.headDim = 128; config.intermediateSize = 1 << 20
+        let path = folder.appendingPathComponent("giant.h5").path
+        try FileManager.default.copyItem(atPath: fixturesFolder.appendingPathComponent("tiny-llama.h5").path, toPath: path)
+        try CheckpointSurgery.edit(path) { surgery in
+            for (name, value) in [("hidden_size", 8192), ("num_layers", 32), ("num_heads", 64), ("num_kv_heads", 8),
+                                  ("head_dim", 128), ("intermediate_size", 1 << 20)] {
+                try surgery.setInt(name, of: "/config", Int64(value))
+            }
+            for root in ["/params", "/optimizer/exp_avg", "/optimizer/exp_avg_sq"] {
+                try surgery.delete(root + "/model")
+                try surgery.delete(root + "/lm_head")
+            }
+            for spec in config.parameters() {
+                for root in ["/params/", "/optimizer/exp_avg/", "/optimizer/exp_avg_sq/"] {
+                    try surgery.addFloat32(root + spec.storagePath, shape: spec.shape)
+                }
+                try surgery.setInt("step", of: "/optimizer/exp_avg/" + spec.storagePath, 0)
+                try surgery.setInt("apply_weight_decay", of: "/optimizer/exp_avg/" + spec.storagePath, 0)
+            }
+        }
+        return path
+    }
+
+    @Test func giantModelIsRefusedWithTheSizeItNeeds() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try giantCopy(in: folder)
+        let inspect = try runGrowkit(["inspect", path])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("hidden_size 8192"))
+        let corpus = fixturesFolder.appendingPathComponent("jargon-file-4.4.7.txt.zst").path
+        let eval = try runGrowkit(["eval", path, "--data", corpus, "--batches", "1", "--batch-size", "1", "--seq-len", "8"])
+        expectCleanFailure(eval, mentioning: [path, "evaluating this model", "GB of memory but only"])
+        let stats = try runGrowkit(["inspect", "--stats", path])
+        expectCleanFailure(stats, mentioning: [path, "computing statistics", "GB of memory but only"])
+        // Nothing is stored, so --verify has no chunk to read and says so quickly.
+        let verify = try runGrowkit(["inspect", "--verify", path])
+        #expect(verify.status == 0, "\(verify.stderr)")
     }
 }

@@ -46,7 +46,7 @@ import GrowkitState
         }
         defer { folder.remove() }
         // Never written: declares 4 entries, stores none of their bytes.
-        bad.expectRefusal(path, mentioning: ["/history/step", "declares 4 entries but stores only 0"])
+        bad.expectRefusal(path, mentioning: ["/history/step", "declares 4 entries but stores only part of them"])
     }
 
     /// A small file declaring 16M never-written history entries per column: refused
@@ -60,6 +60,14 @@ import GrowkitState
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         #expect(size < 1 << 20)
         bad.expectRefusal(path, mentioning: ["/history/step", "declares \(n) entries"])
+    }
+
+    /// Found by tools/fuzz.py: a million never-written provenance records took
+    /// `plan --from` past its 20 s timeout (one heap lookup per empty string).
+    @Test func sparseProvenanceIsRefusedWithoutReadingIt() throws {
+        let (folder, path) = try bad.brokenCopy { try $0.replaceWithEmpty("/provenance/records", shape: [1 << 20]) }
+        defer { folder.remove() }
+        bad.expectRefusal(path, mentioning: ["/provenance/records", "declares 1048576 records but stores only part of them"])
     }
 
     @Test func historyLongerThanTheBoundIsRefused() throws {

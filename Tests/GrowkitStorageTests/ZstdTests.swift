@@ -66,4 +66,32 @@ struct ZstdTests {
         let error = #expect(throws: StorageError.self) { try file.readDataset("packed", as: Float.self) }
         #expect(error?.description.contains("/packed") == true)
     }
+
+    /// libzstd's sentinels (2^64 - 1: size unknown, 2^64 - 2: not a frame) were
+    /// printed as byte counts ("announces 18446744073709551614 bytes").
+    @Test("a damaged zstd frame header is described in words, not as a sentinel byte count")
+    func sentinelsAreWords() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        for (offset, bytes, words) in [(0, [UInt8](repeating: 0x00, count: 4), "has no valid zstd frame header"),
+                                       (4, [0x00], "does not announce its decompressed size")] {
+            let path = folder.file("zstd-header-\(offset).h5")
+            do {
+                let file = try HDF5File.create(path)
+                try file.writeDataset("packed", (0..<(64 * 64)).map { Float($0 % 5) }, shape: [64, 64],
+                                      options: DatasetOptions(fletcher32: false, zstdLevel: 3))
+                try file.close()
+            }
+            let (address, _) = try chunkLocation(path, "packed", index: 0)
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            try handle.seek(toOffset: address + UInt64(offset))
+            handle.write(Data(bytes))
+            try handle.close()
+            let file = try HDF5File.openReadOnly(path)
+            let error = #expect(throws: StorageError.self) { try file.openDataset("packed").readRows(0..<8, as: Float.self) }
+            let text = error?.description ?? ""
+            #expect(!text.contains("1844674407370955161"), "\(text)")
+            #expect(text.contains(words), "\(text)")
+        }
+    }
 }
