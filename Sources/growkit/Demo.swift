@@ -178,7 +178,8 @@ struct DemoPipeline {
     }
 
     /// Staged training's slope rule (Shen et al. 2022) on the small run's own history:
-    /// whether it is time to grow at the end, and the first logged step at which it said so.
+    /// whether it is time to grow at the end, and the first logged step after twice the warmup
+    /// at which it said so (history so far).
     func askPlanner(history: TrainingHistory) throws -> DemoResult.PlannerAnswer {
         let growth = StagedGrowth.both
         let parameters = Double(settings.smallConfig.nonEmbeddingParameterCount)
@@ -194,7 +195,8 @@ struct DemoPipeline {
             throw DemoError(description: "the planner could not judge the small run's history: \(error)")
         }
         var first: Int? = nil
-        for count in 1...history.count {
+        // From the end of warmup on: while the learning rate ramps up the curve is flat for a reason the rule does not model.
+        for count in 1...history.count where history.step[count - 1] > 2 * settings.warmupSteps {
             if let assessment = try? assess(count), assessment.timeToGrow { first = history.step[count - 1]; break }
         }
         let slope = String(format: "%.4f", final.latest.slope), threshold = String(format: "%.4f", final.threshold)

@@ -121,7 +121,7 @@ struct DemoResult: Encodable, Sendable {
         var standardError: Double
         var centreStep: Double
         var timeToGrow: Bool
-        /// The first logged step at which the rule, applied to the history so far, said "grow" (nil: never within the run).
+        /// The first logged step after twice the warmup at which the rule, applied to the history so far, said "grow" (nil: never within the run).
         var firstStepToGrow: Int?
         /// The step the demo grew at (its fixed step).
         var grewAtStep: Int
