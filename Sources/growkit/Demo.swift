@@ -53,8 +53,10 @@ struct DemoPipeline {
         let preservation = try checkFunctionPreservation(small.state, grown, plan: plan, batches: heldOut)
         result.functionPreservation = preservation
         result.checks.append(.functionPreservation(preservation))
-        // Slot for `verify --gradients` (GrowkitVerify.GradientConsistency, branch `gradients`): one call, one row:
-        //     result.checks.append(try checkGradients(small.state, grown, plan: plan, batches: heldOut))
+        // Slot for `verify --gradients`: one call, one row (and a `DemoResult.Check.gradientConsistency` row builder):
+        //     result.checks.append(.gradientConsistency(
+        //         try GradientConsistency.check(source: small.state, grown: grown, batches: heldOut)))
+        // It replays the plan from `grown`'s last provenance record, which `grow(_:plan:)` has already appended.
         guard result.checks.allSatisfy(\.passed) else {
             result.seconds = seconds(clock.now - start)
             return result
