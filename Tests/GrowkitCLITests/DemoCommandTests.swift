@@ -160,5 +160,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try runGrowkit(["demo", "--fixtures", folder.path, "--out", folder.path], currentDirectory: folder)
         expectCleanFailure(run, mentioning: ["fixtures"])
+        let badOperator = try runGrowkit(["demo", "--quick", "--width", "bogus:2", "--fixtures", fixturesFolder.path,
+                                          "--out", folder.appendingPathComponent("out").path], currentDirectory: folder)
+        expectCleanFailure(badOperator, mentioning: ["unknown width operator 'bogus'"])
     }
 }
