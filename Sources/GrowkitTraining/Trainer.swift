@@ -162,7 +162,10 @@ public enum Trainer {
         return "norm, activation, position or bias flags differ"
     }
 
-    static func freshState(config: ModelConfig, seed: UInt64, plan: TrainingPlan) -> TrainingState {
+    /// A new run's state at step 0, as `growkit train --config` starts it: GPT-2-style
+    /// weights from `seed`, zero moments, the default cosine schedule for `plan`'s length,
+    /// the data cursor at 0, an `init` provenance record.
+    public static func freshState(config: ModelConfig, seed: UInt64, plan: TrainingPlan) -> TrainingState {
         let parameters = ModelInitialization.gpt2Style(config: config, seed: seed)
         var moments: [String: AdamParameterState] = [:]
         for spec in config.parameters() {
