@@ -53,10 +53,9 @@ struct DemoPipeline {
         let preservation = try checkFunctionPreservation(small.state, grown, plan: plan, batches: heldOut)
         result.functionPreservation = preservation
         result.checks.append(.functionPreservation(preservation))
-        // Slot for `verify --gradients`: one call, one row (and a `DemoResult.Check.gradientConsistency` row builder):
-        //     result.checks.append(.gradientConsistency(
-        //         try GradientConsistency.check(source: small.state, grown: grown, batches: heldOut)))
-        // It replays the plan from `grown`'s last provenance record, which `grow(_:plan:)` has already appended.
+        // `verify --gradients`: replays the plan from `grown`'s last provenance record (appended by `grow`).
+        result.checks.append(.gradientConsistency(
+            try GradientConsistency.check(source: small.state, grown: grown, batches: Array(heldOut.prefix(2)))))
         guard result.checks.allSatisfy(\.passed) else {
             result.seconds = seconds(clock.now - start)
             return result
@@ -321,6 +320,17 @@ extension DemoResult.Check {
             name: "function preservation (growkit verify)",
             figures: [.init(label: "loss before", value: r.sourceLoss), .init(label: "loss after", value: r.grownLoss),
                       .init(label: "|dloss|", value: r.lossDifference), .init(label: "max |dlogit|", value: r.maxLogitDifference)],
+            passed: r.passed, verdict: r.verdict.rawValue)
+    }
+
+    /// With symmetry-breaking noise the gradients are approximate by design; the moments must still carry `s`.
+    static func gradientConsistency(_ r: GradientConsistencyResult) -> Self {
+        DemoResult.Check(
+            name: "gradients and moments (growkit verify --gradients)",
+            figures: [.init(label: "entries", value: Double(r.total.gradientEntries)),
+                      .init(label: "worst |g' - s g| / r", value: r.total.worstGradientError),
+                      .init(label: "worst exp_avg error", value: r.total.worstExpAvgError),
+                      .init(label: "worst exp_avg_sq error", value: r.total.worstExpAvgSqError)],
             passed: r.passed, verdict: r.verdict.rawValue)
     }
 }

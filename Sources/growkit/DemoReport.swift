@@ -91,7 +91,11 @@ enum DemoReport {
     static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
     static func sci(_ x: Double) -> String { String(format: "%.1e", x) }
     /// A loss to 7 decimals, a small difference in scientific notation.
-    static func figure(_ x: Double) -> String { abs(x) >= 0.01 ? fixed(x, 7) : sci(x) }
+    /// Counts as integers, losses to 7 decimals, small differences in scientific notation.
+    static func figure(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) >= 100 { return String(Int(x)) }
+        return abs(x) >= 0.01 ? fixed(x, 7) : sci(x)
+    }
     /// 1234567 as `1.23M`, 12345 as `12.3k`.
     static func count(_ n: Int) -> String {
         let x = Double(n)

@@ -13,7 +13,8 @@ import Testing
             var sourceLoss: Double, grownLoss: Double, absLossDiff: Double, lossBound: Double, maxAbsLogitDiff: Double
             var verdict: String, passed: Bool
         }
-        struct Check: Decodable { var name: String; var passed: Bool }
+        struct Figure: Decodable { var label: String; var value: Double }
+        struct Check: Decodable { var name: String; var passed: Bool; var verdict: String; var figures: [Figure] }
         struct Planner: Decodable { var threshold: Double; var slope: Double; var timeToGrow: Bool; var grewAtStep: Int; var decision: String }
         struct Curve: Decodable { var steps: [Int]; var tokens: [Int]; var flops: [Double]; var losses: [Double] }
         struct Run: Decodable {
@@ -65,7 +66,15 @@ import Testing
         #expect(abs(p.sourceLoss - p.grownLoss) <= 1e-5 * max(1, p.sourceLoss))
         #expect(p.maxAbsLogitDiff <= 1e-4)
         #expect(p.sourceLoss > 1 && p.sourceLoss < log(256.0), "a trained small model beats uniform: \(p.sourceLoss)")
-        #expect(result.checks.map(\.name) == ["function preservation (growkit verify)"] && result.checks[0].passed)
+        #expect(result.checks.map(\.name) == ["function preservation (growkit verify)",
+                                               "gradients and moments (growkit verify --gradients)"])
+        #expect(result.checks.allSatisfy { $0.passed })
+        // The demo's duplicate adds symmetry-breaking noise: gradients approximate by design, moments exact.
+        let gradients = result.checks[1]
+        #expect(gradients.verdict == "approximate_by_design")
+        let figures = Dictionary(gradients.figures.map { ($0.label, $0.value) }, uniquingKeysWith: { a, _ in a })
+        #expect(figures["worst exp_avg error"] == 0 && figures["worst exp_avg_sq error"] == 0)
+        #expect((figures["entries"] ?? 0) > 1000)
 
         let s = result.settings
         #expect(result.runs.map(\.name) == ["small", "grown", "scratch"])
