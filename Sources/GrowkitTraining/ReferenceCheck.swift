@@ -59,16 +59,9 @@ extension ReferenceCase {
     /// targets, and compares logits and loss with transformers' values.
     public func compare() throws(ReferenceCheckError) -> ReferenceComparison {
         do {
-            let reader = try CheckpointReader(path: checkpointPath)
-            let weights = try ModelWeights(config: reader.config, parameters: try reader.parameters())
-            let reference = try HDF5File.openReadOnly(referencePath)
+            let (reader, weights, reference, batch) = try open()
             defer { try? reference.close() }
-            let shape = try reference.openDataset("tokens").shapeAndType().shape
-            guard shape.count == 2 else {
-                throw ReferenceCheckError(description: "\(referencePath): tokens has shape \(shape), expected [batch, seq_len].")
-            }
-            let tokens = try reference.readDataset("tokens", as: Int64.self)
-            let targets = try reference.readDataset("targets", as: Int64.self)
+            let (shape, tokens, targets) = (batch.shape, batch.tokens, batch.targets)
             let expectedLogits = try reference.readDataset("logits", as: Float.self)
             let expectedLoss = try reference.readDataset("loss", as: Double.self)
             let output = try weights.forward(tokens: tokens, targets: targets, batchSize: shape[0], seqLen: shape[1])
@@ -106,16 +99,9 @@ extension ReferenceCase {
     /// gradient of the mean loss with the one transformers computed (in canonical parameter order).
     public func compareGradients() throws(ReferenceCheckError) -> [GradientComparison] {
         do {
-            let reader = try CheckpointReader(path: checkpointPath)
-            let weights = try ModelWeights(config: reader.config, parameters: try reader.parameters())
-            let reference = try HDF5File.openReadOnly(referencePath)
+            let (reader, weights, reference, batch) = try open()
             defer { try? reference.close() }
-            let shape = try reference.openDataset("tokens").shapeAndType().shape
-            guard shape.count == 2 else {
-                throw ReferenceCheckError(description: "\(referencePath): tokens has shape \(shape), expected [batch, seq_len].")
-            }
-            let tokens = try reference.readDataset("tokens", as: Int64.self).map { Int32($0) }
-            let targets = try reference.readDataset("targets", as: Int64.self).map { Int32($0) }
+            let (shape, tokens, targets) = (batch.shape, batch.tokens.map { Int32($0) }, batch.targets.map { Int32($0) })
             let acts = try Activations(config: reader.config, batchSize: shape[0], seqLen: shape[1])
             let grads = try Gradients(for: acts)
             try weights.forward(tokens: tokens, targets: targets, activations: acts)
@@ -139,5 +125,21 @@ extension ReferenceCase {
         } catch {
             throw ReferenceCheckError(description: "\(error)")
         }
+    }
+}
+
+extension ReferenceCase {
+    /// The checkpoint's weights, the open reference file and its token batch (`[batch, seq_len]`).
+    func open() throws -> (CheckpointReader, ModelWeights, HDF5File, (shape: [Int], tokens: [Int64], targets: [Int64])) {
+        let reader = try CheckpointReader(path: checkpointPath)
+        let weights = try ModelWeights(config: reader.config, parameters: try reader.parameters())
+        let reference = try HDF5File.openReadOnly(referencePath)
+        let shape = try reference.openDataset("tokens").shapeAndType().shape
+        guard shape.count == 2 else {
+            try? reference.close()
+            throw ReferenceCheckError(description: "\(referencePath): tokens has shape \(shape), expected [batch, seq_len].")
+        }
+        return (reader, weights, reference, (shape, try reference.readDataset("tokens", as: Int64.self),
+                                             try reference.readDataset("targets", as: Int64.self)))
     }
 }
