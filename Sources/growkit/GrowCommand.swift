@@ -105,6 +105,20 @@ struct GrowCommand: ParsableCommand {
         }
     }
 
+    /// The arguments as the provenance record keeps them (the operators as given, the
+    /// optimizer and schedule after defaults).
+    func recordArguments(_ transfer: OptimizerTransfer, _ scheduleTransform: ScheduleTransform) -> [String: JSONValue] {
+        var arguments: [String: JSONValue] = ["seed": .number(Double(seed)), "optimizer": .string(transfer.rawValue),
+                                              "schedule": .string(scheduleTransform.name)]
+        if let depth { arguments["depth"] = .string(depth) }
+        if let width { arguments["width"] = .string(width) }
+        if case .rewarm(let step, let steps) = scheduleTransform {
+            arguments["rewarm_steps"] = .number(Double(steps))
+            if let step { arguments["rewarm_step"] = .number(Double(step)) }
+        }
+        return arguments
+    }
+
     func run() throws {
         let reader = try CheckpointReader(path: input)
         let plan = try GrowthPlan(source: reader.config, depth: try depth.map(OperatorSyntax.depth),
@@ -122,19 +136,12 @@ struct GrowCommand: ParsableCommand {
             return
         }
         let operators = [depth.map { "depth=\($0)" }, width.map { "width=\($0)" }].compactMap { $0 }
-        var arguments: [String: JSONValue] = ["seed": .number(Double(seed)), "optimizer": .string(transfer.rawValue),
-                                              "schedule": .string(scheduleTransform.name)]
-        if let depth { arguments["depth"] = .string(depth) }
-        if let width { arguments["width"] = .string(width) }
-        if case .rewarm(let step, let steps) = scheduleTransform {
-            arguments["rewarm_steps"] = .number(Double(steps))
-            if let step { arguments["rewarm_step"] = .number(Double(step)) }
-        }
         // The input's SHA-256 is computed on another thread while the tensors stream;
         // the record is completed before commit.
         let checksum = BackgroundChecksum(path: input)
         var record = ProvenanceRecord(
-            operatorName: "grow", arguments: arguments, source: URL(fileURLWithPath: input).lastPathComponent,
+            operatorName: "grow", arguments: recordArguments(transfer, scheduleTransform),
+            source: URL(fileURLWithPath: input).lastPathComponent,
             toolVersion: growkitVersion, growth: plan.record(operators: operators, historyLength: reader.history.count), time: time ?? ProvenanceRecord.now())
         let verification = verify ? try GrowVerification.check(plan, reader: reader, input: input, output: output) : nil
         if let verification, !verification.passed {
