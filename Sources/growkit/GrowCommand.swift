@@ -11,22 +11,41 @@ struct GrowCommand: ParsableCommand {
         commandName: "grow",
         abstract: "Grow a training state deeper and/or wider: weights, AdamW moments, schedule, provenance.",
         discussion: """
-            Depth operators (--depth OP[:ARGS]); default optimizer / schedule in brackets:
-              stack:G | stack:a-b,c-d   G_stack (Du et al. 2024): block i' copies block i' mod L, or the slices [reset / restart]
-              interleave:G              [L0 x G, L1 x G, ...] [reset / restart]
-              identity:G | identity:layers=N [,source=previous|next|random] [,placement=spread|append]
-                                        LLaMA Pro block expansion: new blocks with zero o_proj and down_proj, exact [carry / rewarm]
-              random:G [,placement=...] G_random: new blocks random [reset / restart]
-            Width operators (--width OP[:ARGS]); head_dim stays, heads and kv heads grow:
-              duplicate:N [,snr=DB]     HyperCloning: N stacked copies of every hidden vector, exact [carry / continue]
-              staged                    staged training (Shen et al. 2022): x2 block-diagonal, exact [carry / rewarm]
-              zero:N | zero:hidden=H,intermediate=I,heads=A,kv_heads=K
-                                        G_zero: new units read at random, write zeros; exact for RMSNorm [carry / continue]
-              split:... (same targets)  Net2Net: new units copy random ones; exact for MLP units and heads [carry / continue]
-              random:... (same targets) G_random / MSG: old weights top-left, the rest random [carry / rewind]
-            With both, the optimizer resets if either operator resets and the schedule is the depth operator's. \
-            Moments follow DESIGN section 5 (exp_avg' = s exp_avg, exp_avg_sq' = s^2 exp_avg_sq, step kept; new \
-            entries start fresh); docs/GROWTH.md gives every operator's rule and s.
+            Depth operators, --depth OP[:ARGS] [default optimizer / schedule]:
+              stack:G, stack:a-b,c-d
+                G_stack (Du et al. 2024): block i' copies block i' mod L,
+                or the listed slices [reset / restart]
+              interleave:G
+                [L0 x G, L1 x G, ...] [reset / restart]
+              identity:G, identity:layers=N, source=previous|next|random,
+              placement=spread|append
+                LLaMA Pro block expansion: new blocks with zero o_proj and
+                down_proj; exact [carry / rewarm]
+              random:G, placement=spread|append
+                G_random: new blocks random [reset / restart]
+
+            Width operators, --width OP[:ARGS] (head_dim stays; heads grow):
+              duplicate:N, snr=DB
+                HyperCloning: N stacked copies of every hidden vector;
+                exact [carry / continue]
+              staged
+                staged training (Shen et al. 2022): x2 block-diagonal;
+                exact [carry / rewarm]
+              zero:N, zero:hidden=H,intermediate=I,heads=A,kv_heads=K
+                G_zero: new units read at random and write zeros;
+                exact for RMSNorm [carry / continue]
+              split:... (same targets)
+                Net2Net: new units copy random ones; exact for MLP units
+                and heads [carry / continue]
+              random:... (same targets)
+                G_random / MSG: old weights top-left, the rest random
+                [carry / rewind]
+
+            With both, the optimizer resets if either operator resets and
+            the schedule is the depth operator's. Moments follow DESIGN
+            section 5: exp_avg' = s exp_avg, exp_avg_sq' = s^2 exp_avg_sq,
+            step kept, new entries fresh. docs/GROWTH.md gives every
+            operator's rule and s.
             """)
 
     enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {
