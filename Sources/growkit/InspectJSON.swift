@@ -41,6 +41,7 @@ enum InspectJSON {
             "growkit_version": reader.growkitVersion.map(JSONValue.string) ?? .null,
             "config": .object(config),
             "parameter_count": int(summary.parameterCount),
+            "weights_only": .bool(reader.isWeightsOnly),
             "tensors": .array(tensors),
             "optimizer": .object([
                 "type": .string("adamw"), "lr": real(o.lr), "beta1": real(o.beta1), "beta2": real(o.beta2),
@@ -70,6 +71,10 @@ enum InspectJSON {
                 ])
             }),
         ]
+        if reader.isWeightsOnly {
+            // Nothing stored: null rather than the defaults a reader fills in.
+            for key in ["optimizer", "schedule", "trainer", "history"] { document[key] = .null }
+        }
         if let statistics {
             document["statistics"] = .array(statistics.map { info, s in
                 .object([
