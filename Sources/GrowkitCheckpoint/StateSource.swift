@@ -1,4 +1,5 @@
 import GrowkitState
+import GrowkitStorage
 
 /// A model state as every reading command accepts it (`inspect`, `eval`, `verify`, `diff`,
 /// `grow`): a growkit checkpoint (full or weights-only), or a Hugging Face folder or
@@ -53,6 +54,31 @@ public enum StateSource {
         case .checkpoint(let reader): reader.metadata
         case .huggingFace(let model):
             CheckpointMetadata.weightsOnly(config: model.config, provenance: HuggingFaceProvenance.read(besides: model.configPath))
+        }
+    }
+
+    /// The provenance records (a Hugging Face model's `growkit_provenance.json`, else none).
+    public var provenance: [ProvenanceRecord] { metadata.provenance }
+
+    /// float32 bytes of every parameter value: what ``parameters()`` allocates.
+    public var parameterBytes: Int { 4 * config.parameterCount }
+
+    /// Refuses, with one sentence, when `bytes` exceed what this process can still allocate.
+    public func requireMemory(_ bytes: Int, for what: String) throws(HuggingFaceError) {
+        let available = SystemMemory.availableBytes()
+        if bytes > available {
+            throw .state(.insufficientMemory(file: path, what: what, neededBytes: bytes, availableBytes: available))
+        }
+    }
+
+    /// The SHA-256 provenance records name a source by: of the file for a checkpoint, of the
+    /// model's files for a Hugging Face model (``HuggingFaceConversion/checksum(_:)``).
+    public func checksum() throws(HuggingFaceError) -> String {
+        switch self {
+        case .checkpoint(let reader):
+            do { return try SHA256.hex(ofFile: reader.path) } catch { throw .state(error) }
+        case .huggingFace(let model):
+            return try HuggingFaceConversion.checksum(model)
         }
     }
 
