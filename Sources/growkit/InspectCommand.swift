@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
             so HDF5's fletcher32 checksums catch corruption.
             """)
 
-    @Argument(help: "A growkit checkpoint (HDF5, format v1).")
+    @Argument(help: "A growkit checkpoint (HDF5, format v1), or a Hugging Face folder or .safetensors file (weights only).")
     var checkpoint: String
 
     @Flag(help: "Per-tensor statistics (reads every tensor).")
@@ -28,7 +28,25 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reader = try CheckpointReader(path: checkpoint)
+        let reader: CheckpointReader
+        switch try StateSource(path: checkpoint) {
+        case .checkpoint(let opened):
+            reader = opened
+        case .huggingFace(let model):
+            if verify {
+                throw ValidationError("--verify checks HDF5 fletcher32 checksums, which safetensors files do not have; inspect a growkit state (growkit convert) to use it")
+            }
+            if stats {
+                throw ValidationError("--stats reads growkit states only; convert the model first (growkit convert \(checkpoint) state.h5)")
+            }
+            let provenance = HuggingFaceProvenance.read(besides: model.configPath)
+            if json {
+                print(try InspectHuggingFace.json(model, provenance: provenance))
+            } else {
+                print(InspectHuggingFace.text(model, provenance: provenance), terminator: "")
+            }
+            return
+        }
         var statistics: [(StoredTensorInfo, TensorStatistics)]? = nil
         if stats {
             let progress = TerminalProgress(plainLines: reader.tensorBytes.raw >= 64 << 20)
