@@ -37,7 +37,7 @@ struct GrowCommand: ParsableCommand {
     @Argument(help: "Input: a growkit checkpoint (format v1), or a Hugging Face folder or .safetensors file (weights only). Never modified.")
     var input: String
 
-    @Argument(help: "Output (must not exist, and not be the input): a growkit checkpoint, or a Hugging Face folder when it ends in / or .safetensors.")
+    @Argument(help: "Output (must not exist, and not be the input): a growkit checkpoint; a Hugging Face folder when it ends in /; a .safetensors file with config.json beside it when it ends in .safetensors.")
     var output: String
 
     @Option(help: "Hugging Face output: start a new shard above this many bytes (like mergekit's --out-shard-size; default 5000000000).")
@@ -175,13 +175,19 @@ struct GrowCommand: ParsableCommand {
             let options = HuggingFaceFolderWriter.Options(
                 dtype: SafeTensorsDType.allCases.first { $0.torchName == dtype } ?? .f32, maxShardBytes: shardSize,
                 tokenizerFolder: GrowOutput.tokenizerFolder(of: source))
-            try GrowOutput.huggingFace(plan, source: source, to: output, options: options) { () throws(HuggingFaceError) in
+            func provenance() throws(HuggingFaceError) -> [ProvenanceRecord] {
                 do throws(StateError) { record.sourceSHA256 = try checksum.value() } catch { throw .state(error) }
                 var provenance = metadata.provenance
                 provenance[provenance.count - 1] = record
                 return provenance
-            } progress: { done, count in
+            }
+            func report(_ done: Int, _ count: Int) {
                 progress.update("grow: tensor \(done)/\(count)", fraction: Double(done) / Double(max(count, 1)))
+            }
+            if output.hasSuffix(".safetensors") {
+                try GrowOutput.huggingFaceFile(plan, source: source, to: output, options: options, provenance: provenance, progress: report)
+            } else {
+                try GrowOutput.huggingFace(plan, source: source, to: output, options: options, provenance: provenance, progress: report)
             }
         } else {
             let writer = try CheckpointWriter(path: output, metadata: metadata,

@@ -1,3 +1,4 @@
+import Foundation
 import GrowkitCheckpoint
 import GrowkitGrowth
 import GrowkitState
@@ -16,6 +17,34 @@ enum GrowOutput {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let folder = String(path[..<slash])
         return folder.isEmpty ? "/" : folder
+    }
+
+    /// OUT ending in `.safetensors`: one file, with config.json and `growkit_provenance.json`
+    /// beside it (what `HuggingFaceModel(path:)` reads back). The folder is written whole
+    /// first (unsharded, in a temporary folder next to OUT), then its three files are moved
+    /// into place, the weights last; existing files are never replaced.
+    static func huggingFaceFile(
+        _ plan: GrowthPlan, source: StateSource, to output: String, options: HuggingFaceFolderWriter.Options,
+        provenance: () throws(HuggingFaceError) -> [ProvenanceRecord], progress: (Int, Int) -> Void
+    ) throws(HuggingFaceError) {
+        let url = URL(fileURLWithPath: output)
+        let parent = url.deletingLastPathComponent().path
+        let besides = ["config.json", HuggingFaceProvenance.fileName].map { parent + "/" + $0 }
+        for path in [output] + besides where FileManager.default.fileExists(atPath: path) {
+            throw .invalidPath(path: path, problem: "already exists; a .safetensors output writes \(url.lastPathComponent), config.json and \(HuggingFaceProvenance.fileName) into a folder that has none of them (growkit never overwrites)")
+        }
+        let temporary = parent + "/." + url.lastPathComponent + ".folder-\(getpid())"
+        var options = options
+        options.maxShardBytes = Int.max
+        try huggingFace(plan, source: source, to: temporary, options: options, provenance: provenance, progress: progress)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        do {
+            for (name, target) in zip(["config.json", HuggingFaceProvenance.fileName, "model.safetensors"], besides + [output]) {
+                try FileManager.default.moveItem(atPath: temporary + "/" + name, toPath: target)
+            }
+        } catch {
+            throw .invalidPath(path: output, problem: "could not be moved into place (\(error.localizedDescription))")
+        }
     }
 
     /// Writes the grown weights of `plan` from `source` as the Hugging Face folder `output`, with

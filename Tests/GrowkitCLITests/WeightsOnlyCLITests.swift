@@ -98,6 +98,21 @@ import Testing
         #expect(verify.status == 0 && verify.stdout.contains("PASS"), "\(verify.stdout)\(verify.stderr)")
     }
 
+    @Test func growToASafetensorsFileWritesConfigBesideItAndNeverOverwrites() throws {
+        let scratch = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("m.safetensors").path
+        let run = try runGrowkit(["grow", gpt2, file, "--depth", "stack:2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
+                == ["config.json", HuggingFaceProvenance.fileName, "m.safetensors"])
+        let model = try HuggingFaceModel(path: file)
+        #expect(model.config.numLayers == 2 * (try HuggingFaceModel(path: gpt2)).config.numLayers)
+        let again = try runGrowkit(["grow", gpt2, scratch.appendingPathComponent("m2.safetensors").path, "--depth", "stack:2"])
+        expectCleanFailure(again, mentioning: ["config.json", "already exists"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).count == 3)
+    }
+
     @Test func trainResumeOnWeightsOnlyStartsAFreshAdamWWithTheGivenSchedule() throws {
         let scratch = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: scratch) }
