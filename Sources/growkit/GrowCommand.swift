@@ -247,31 +247,37 @@ final class BackgroundChecksum: @unchecked Sendable {
     private var result: Result<String, StateError>? = nil
     private let done = DispatchSemaphore(value: 0)
 
-    init(path: String) {
+    private init(_ compute: @escaping @Sendable () -> Result<String, StateError>) {
         Thread.detachNewThread { [self] in
-            do throws(StateError) { result = .success(try SHA256.hex(ofFile: path)) } catch { result = .failure(error) }
+            result = compute()
             done.signal()
         }
     }
 
-    /// A checkpoint's file digest, or a Hugging Face model's (``HuggingFaceConversion/checksum(_:)``:
-    /// it reads only the model's immutable file list).
-    init(source: StateSource) {
-        nonisolated(unsafe) let source = source
-        Thread.detachNewThread { [self] in
-            do throws(HuggingFaceError) {
-                switch source {
-                case .checkpoint(let reader):
-                    do throws(StateError) { result = .success(try SHA256.hex(ofFile: reader.path)) } catch { throw .state(error) }
-                case .huggingFace(let model):
-                    result = .success(try HuggingFaceConversion.checksum(model))
-                }
-            } catch {
-                if case .state(let state) = error { result = .failure(state) } else {
-                    result = .failure(.invalidValue(file: source.path, object: "the model files", problem: "cannot be checksummed (\(error))"))
+    convenience init(path: String) {
+        self.init { () -> Result<String, StateError> in
+            do throws(StateError) { return .success(try SHA256.hex(ofFile: path)) } catch { return .failure(error) }
+        }
+    }
+
+    /// A checkpoint's file digest, or a Hugging Face model's (``HuggingFaceConversion/checksum(_:)``).
+    /// The thread holds a path or the Hugging Face model (plain file descriptors), never a
+    /// checkpoint reader: an HDF5 handle released on that thread could race the library's
+    /// shutdown when the command fails and exits.
+    convenience init(source: StateSource) {
+        switch source {
+        case .checkpoint(let reader):
+            self.init(path: reader.path)
+        case .huggingFace(let model):
+            nonisolated(unsafe) let model = model
+            self.init { () -> Result<String, StateError> in
+                do throws(HuggingFaceError) {
+                    return .success(try HuggingFaceConversion.checksum(model))
+                } catch {
+                    if case .state(let state) = error { return .failure(state) }
+                    return .failure(.invalidValue(file: model.path, object: "the model files", problem: "cannot be checksummed (\(error))"))
                 }
             }
-            done.signal()
         }
     }
 
