@@ -156,6 +156,9 @@ struct GrowCommand: ParsableCommand {
         // The input's SHA-256 is computed on another thread while the tensors stream;
         // the record is completed before commit.
         let checksum = BackgroundChecksum(source: source)
+        // Every exit waits for the hashing thread: a process exiting under a thread still in
+        // OpenSSL or HDF5 can crash in the libraries' shutdown (seen on a refused output).
+        defer { _ = try? checksum.value() }
         var record = ProvenanceRecord(
             operatorName: "grow", arguments: arguments, source: URL(fileURLWithPath: input).lastPathComponent,
             toolVersion: growkitVersion, growth: plan.record(operators: operators, historyLength: sourceMetadata.history.count),
