@@ -171,7 +171,7 @@ struct GrowCommand: ParsableCommand {
         let metadata = weightsOnly
             ? CheckpointMetadata.weightsOnly(config: plan.grown, provenance: sourceMetadata.provenance + [record])
             : plan.grownMetadata(sourceMetadata, schedule: scheduleTransform, record: record)
-        let components: [TensorComponent] = weightsOnly ? [.value] : TensorComponent.allCases
+        let components: [TensorComponent] = weightsOnly || Self.isHuggingFaceOutput(output) ? [.value] : TensorComponent.allCases
         let totalBytes = plan.recipes.reduce(0) { $0 + 4 * components.count * $1.spec.elementCount }
         let progress = TerminalProgress(plainLines: totalBytes >= 64 << 20)
         if Self.isHuggingFaceOutput(output) {
@@ -229,6 +229,9 @@ struct GrowCommand: ParsableCommand {
             try writer.commit()
         }
         progress.finish()
+        if Self.isHuggingFaceOutput(output) && !weightsOnly {
+            print("note: a Hugging Face output holds the weights only; the grown moments, schedule and trainer position are not written")
+        }
         print(GrowReport.summary(plan, output: output, optimizer: transfer, schedule: scheduleTransform,
                                  metadata: metadata, verification: verification, seconds: progress.elapsedSeconds,
                                  bytes: totalBytes))

@@ -113,6 +113,24 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).count == 3)
     }
 
+    @Test func growAFullStateIntoAFolderSaysTheMomentsAreNotWritten() throws {
+        let scratch = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let full = fixturesFolder.appendingPathComponent("tiny-llama.h5").path
+        let folder = scratch.appendingPathComponent("out").path + "/"
+        let run = try runGrowkit(["grow", full, folder, "--depth", "stack:2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("a Hugging Face output holds the weights only"), "\(run.stdout)")
+        let h5 = scratch.appendingPathComponent("g.h5").path
+        #expect(try runGrowkit(["grow", full, h5, "--depth", "stack:2"]).status == 0)
+        // The folder's values are the full growth's values.
+        let diff = try runGrowkit(["diff", h5, folder])
+        // (The moments are only in A: the folder has none.)
+        let count = try CheckpointReader(path: h5).specs.count
+        #expect(diff.stdout.contains("summary: \(count) identical, 0 changed, 0 shape changed, \(2 * count) only in A, 0 only in B"),
+                "\(diff.stdout)")
+    }
+
     @Test func trainResumeOnWeightsOnlyStartsAFreshAdamWWithTheGivenSchedule() throws {
         let scratch = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: scratch) }
