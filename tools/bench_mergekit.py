@@ -15,6 +15,7 @@ or installed, the growkit half still runs and the comparison is skipped with the
 """
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import struct
@@ -139,7 +140,10 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="growkit-mergekit-")
     try:
         source = os.path.join(work, "source")
-        count = make_model(source, args.hidden, args.layers, args.heads, args.intermediate, args.vocab)
+        # The model is made in a child process: a child's peak RSS (wait4) counts what it
+        # inherited at fork, so this process must stay small while the commands run.
+        with multiprocessing.Pool(1) as pool:
+            count = pool.apply(make_model, (source, args.hidden, args.layers, args.heads, args.intermediate, args.vocab))
         print(f"source: random Llama, {count / 1e6:.1f} M parameters, {args.layers} layers ({source})")
 
         grown = os.path.join(work, "growkit_2x") + "/"
