@@ -137,7 +137,10 @@ def semantic_problems(handle, document, checkpoint_schema):
         problems.append("/config: num_heads is not a multiple of num_kv_heads")
         return problems
     expected = parameter_table(config)
-    for prefix in ("/params/", "/optimizer/exp_avg/", "/optimizer/exp_avg_sq/"):
+    # A weights-only state (no /optimizer) has /params only; the schema checks the groups go together.
+    weights_only = "/optimizer" not in document["groups"]
+    prefixes = ("/params/",) if weights_only else ("/params/", "/optimizer/exp_avg/", "/optimizer/exp_avg_sq/")
+    for prefix in prefixes:
         # The trailing slash keeps /optimizer/exp_avg_sq/... out of /optimizer/exp_avg/.
         found = {path[len(prefix):]: d["shape"] for path, d in datasets.items() if path.startswith(prefix)}
         for name in sorted(set(expected) - set(found)):
@@ -147,8 +150,12 @@ def semantic_problems(handle, document, checkpoint_schema):
         for name in sorted(set(found) & set(expected)):
             if found[name] != expected[name]:
                 problems.append(f"{prefix}{name} has shape {found[name]} but the config implies {expected[name]}")
-    lengths = {name: datasets[f"/history/{name}"]["shape"][0] for name in ("step", "loss", "lr", "tokens")}
-    if len(set(lengths.values())) != 1:
+    if weights_only:
+        stray = sorted(path for path in datasets if path.startswith("/optimizer/"))
+        if stray:
+            problems.append(f"{stray[0]} is a moment dataset in a weights-only state (no /optimizer)")
+    lengths = {} if weights_only else {name: datasets[f"/history/{name}"]["shape"][0] for name in ("step", "loss", "lr", "tokens")}
+    if len(set(lengths.values())) > 1:
         problems.append(f"/history datasets have different lengths {lengths}")
     record_schema = {"$ref": "urn:growkit:schema:growkit-checkpoint-v1#/$defs/provenanceRecord"}
     for index, raw in enumerate(handle["/provenance/records"][...]):

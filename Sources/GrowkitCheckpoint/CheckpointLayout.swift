@@ -5,9 +5,11 @@ import GrowkitStorage
 public enum CheckpointLayout {
     public static let format = "growkit.training-state"
     public static let formatVersion = 1
-    public static let requiredGroups = [
-        "/config", "/params", "/optimizer", "/optimizer/exp_avg", "/optimizer/exp_avg_sq",
-        "/schedule", "/trainer", "/history", "/provenance",
+    /// Groups every state has, weights-only or not.
+    public static let requiredGroups = ["/config", "/params", "/provenance"]
+    /// Groups a full state has and a weights-only state has none of (present together or not at all).
+    public static let trainingGroups = [
+        "/optimizer", "/optimizer/exp_avg", "/optimizer/exp_avg_sq", "/schedule", "/trainer", "/history",
     ]
     public static let rngStatePath = "/trainer/rng_state"
     public static let provenancePath = "/provenance/records"

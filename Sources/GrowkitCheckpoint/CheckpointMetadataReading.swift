@@ -46,6 +46,23 @@ extension CheckpointAccess {
         return config
     }
 
+    /// Whether the file is weights-only: no `/optimizer`. The training groups
+    /// (``CheckpointLayout/trainingGroups``) are present together or not at all.
+    func isWeightsOnly() throws(StateError) -> Bool {
+        var present: [String] = []
+        for group in CheckpointLayout.trainingGroups
+        where try storage({ () throws(StorageError) in try handle.exists(group) }) {
+            present.append(group)
+        }
+        if present.isEmpty { return true }
+        if let missing = CheckpointLayout.trainingGroups.first(where: { !present.contains($0) }) {
+            if present.contains("/optimizer") { throw .missingObject(file: file, object: missing, kind: "group") }
+            throw .invalidValue(file: file, object: present[0],
+                                problem: "is present without /optimizer; a weights-only state has none of /optimizer, /schedule, /trainer, /history and a full state has all of them")
+        }
+        return false
+    }
+
     func optimizer() throws(StateError) -> AdamWHyperparameters {
         let group = try requireGroup("/optimizer")
         let type = try string(group, "type")

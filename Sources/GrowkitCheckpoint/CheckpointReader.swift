@@ -26,6 +26,11 @@ public final class CheckpointReader {
     /// Every stored tensor, per parameter in canonical order: value, exp_avg, exp_avg_sq.
     public let tensors: [StoredTensorInfo]
 
+    /// Whether the file is a weights-only state (no `/optimizer`, `/schedule`, `/trainer`,
+    /// `/history`): ``optimizer``, ``schedule``, ``trainer`` and ``history`` are then the
+    /// defaults of ``CheckpointMetadata/weightsOnly(config:provenance:)``, and
+    /// ``moments(named:)`` and ``momentAttributes(named:)`` throw.
+    public var isWeightsOnly: Bool { metadata.weightsOnly }
     public var config: ModelConfig { metadata.config }
     public var optimizer: AdamWHyperparameters { metadata.optimizer }
     public var schedule: Schedule { metadata.schedule }
@@ -52,23 +57,29 @@ public final class CheckpointReader {
         self.access = access
         (formatVersion, growkitVersion) = try access.formatVersion()
         for group in CheckpointLayout.requiredGroups { _ = try access.requireGroup(group) }
+        let weightsOnly = try access.isWeightsOnly()
         let config = try access.config()
-        metadata = CheckpointMetadata(
-            config: config, optimizer: try access.optimizer(), schedule: try access.schedule(),
-            trainer: try access.trainer(), history: try access.history(), provenance: try access.provenance())
+        if weightsOnly {
+            metadata = CheckpointMetadata.weightsOnly(config: config, provenance: try access.provenance())
+        } else {
+            metadata = CheckpointMetadata(
+                config: config, optimizer: try access.optimizer(), schedule: try access.schedule(),
+                trainer: try access.trainer(), history: try access.history(), provenance: try access.provenance())
+        }
         specs = config.parameters()
         specsByName = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
         var tensors: [StoredTensorInfo] = []
         var moments: [String: (step: Int, decay: Bool)] = [:]
         for spec in specs {
             tensors.append(try access.tensorInfo(CheckpointLayout.parameterPath(spec), spec, .parameter).info)
+            if weightsOnly { continue }
             let (expAvgInfo, expAvg) = try access.tensorInfo(CheckpointLayout.expAvgPath(spec), spec, .expAvg)
             tensors.append(expAvgInfo)
             tensors.append(try access.tensorInfo(CheckpointLayout.expAvgSqPath(spec), spec, .expAvgSq).info)
             moments[spec.name] = (try access.int(expAvg, "step"), try access.bool(expAvg, "apply_weight_decay"))
         }
         let known = Set(tensors.map(\.path))
-        for root in ["/params", "/optimizer/exp_avg", "/optimizer/exp_avg_sq"] {
+        for root in weightsOnly ? ["/params"] : ["/params", "/optimizer/exp_avg", "/optimizer/exp_avg_sq"] {
             try access.refuseUnknownDatasets(below: root, known: known)
         }
         self.tensors = tensors
@@ -83,6 +94,7 @@ public final class CheckpointReader {
 
     /// The AdamW state of parameter `name`: exp_avg, exp_avg_sq, step, decay flag.
     public func moments(named name: String) throws(StateError) -> AdamParameterState {
+        if isWeightsOnly { throw .weightsOnly(file: path, asked: "Adam moments of \(name)") }
         guard let attributes = momentAttributes[name] else { throw .unknownParameter(file: path, name: name) }
         return AdamParameterState(expAvg: try tensor(at: info(name, .expAvg)), expAvgSq: try tensor(at: info(name, .expAvgSq)),
                                   step: attributes.step, applyWeightDecay: attributes.decay)
@@ -90,6 +102,7 @@ public final class CheckpointReader {
 
     /// `step` and `apply_weight_decay` of parameter `name`, without reading its moments.
     public func momentAttributes(named name: String) throws(StateError) -> (step: Int, applyWeightDecay: Bool) {
+        if isWeightsOnly { throw .weightsOnly(file: path, asked: "AdamW step or weight-decay flag of \(name)") }
         guard let attributes = momentAttributes[name] else { throw .unknownParameter(file: path, name: name) }
         return (attributes.step, attributes.decay)
     }
@@ -97,6 +110,7 @@ public final class CheckpointReader {
     /// The stored-tensor metadata of one role of parameter `name`.
     public func info(_ name: String, _ role: TensorRole) throws(StateError) -> StoredTensorInfo {
         guard let spec = specsByName[name] else { throw .unknownParameter(file: path, name: name) }
+        if role != .parameter && isWeightsOnly { throw .weightsOnly(file: self.path, asked: "\(role.rawValue) of \(name)") }
         let path = switch role {
         case .parameter: CheckpointLayout.parameterPath(spec)
         case .expAvg: CheckpointLayout.expAvgPath(spec)
@@ -157,9 +171,21 @@ public final class CheckpointReader {
     }
 
     /// The whole state in memory. For small models; large ones stream with
-    /// ``parameter(named:)`` and ``moments(named:)``.
+    /// ``parameter(named:)`` and ``moments(named:)``. A weights-only state comes with fresh
+    /// AdamW state: zero moments, step 0, each parameter's default weight-decay flag
+    /// (``ParameterSpec/defaultWeightDecay``), and the default metadata of ``isWeightsOnly``.
     public func readAll() throws(StateError) -> TrainingState {
         try requireMemory(3 * parameterBytes, for: "reading the whole state (parameters and both moments, float32)")
+        if isWeightsOnly {
+            let parameters = try parameters()
+            var optimizerState: [String: AdamParameterState] = [:]
+            for spec in specs {
+                let zero = Tensor(zeros: spec.shape)
+                optimizerState[spec.name] = AdamParameterState(expAvg: zero, expAvgSq: zero, step: 0,
+                                                               applyWeightDecay: spec.defaultWeightDecay)
+            }
+            return TrainingState(metadata: metadata, parameters: parameters, optimizerState: optimizerState)
+        }
         var parameters: [String: Tensor] = [:], expAvg: [String: Tensor] = [:], expAvgSq: [String: Tensor] = [:]
         try forEachTensor(tensors) { info, tensor throws(StateError) in
             switch info.role {

@@ -22,6 +22,8 @@ import Darwin
 /// chunk, zstd (filter 32015) first when `options.zstdLevel` is set. With
 /// `parametersAsBFloat16` the parameters are stored as uint16 bfloat16 (round
 /// to nearest even) with attribute `dtype = "bfloat16"`; moments stay float32.
+/// A weights-only writer (`options.weightsOnly` or `metadata.weightsOnly`) writes no
+/// `/optimizer`, `/schedule`, `/trainer` or `/history` and takes values only.
 public final class CheckpointWriter {
     public struct Options: Sendable, Hashable {
         /// zstd level 1...22, or `nil` for no compression.
@@ -30,11 +32,16 @@ public final class CheckpointWriter {
         public var parametersAsBFloat16: Bool
         /// Whether `commit()` may replace an existing file at the destination.
         public var overwrite: Bool
+        /// Write a weights-only state (docs/FORMAT.md): `/config`, `/params` and `/provenance`
+        /// only, no moments. Also implied by `metadata.weightsOnly`.
+        public var weightsOnly: Bool
 
-        public init(zstdLevel: Int? = nil, parametersAsBFloat16: Bool = false, overwrite: Bool = false) {
+        public init(zstdLevel: Int? = nil, parametersAsBFloat16: Bool = false, overwrite: Bool = false,
+                    weightsOnly: Bool = false) {
             self.zstdLevel = zstdLevel
             self.parametersAsBFloat16 = parametersAsBFloat16
             self.overwrite = overwrite
+            self.weightsOnly = weightsOnly
         }
     }
 
@@ -42,6 +49,8 @@ public final class CheckpointWriter {
     public let path: String
     public let metadata: CheckpointMetadata
     public let options: Options
+    /// Whether this writer writes a weights-only state (`options.weightsOnly` or `metadata.weightsOnly`).
+    public var weightsOnly: Bool { metadata.weightsOnly }
     private let writer: AtomicHDF5Writer
     private let specs: [String: ParameterSpec]
     private var written: Set<Written> = []
@@ -65,6 +74,8 @@ public final class CheckpointWriter {
             throw .invalidWrite(file: path, object: "the tensors", problem: "zstd level \(level) is outside 1...22")
         }
         if let inputPath, Self.sameFile(path, inputPath) { throw .outputIsInput(file: path) }
+        var metadata = metadata
+        if options.weightsOnly { metadata.weightsOnly = true }
         self.path = path
         self.metadata = metadata
         self.provenance = metadata.provenance
@@ -77,7 +88,7 @@ public final class CheckpointWriter {
         }
         // Uncompressed float32 values and both moments: what a full disk is told to free.
         // (The config was validated above, so the product cannot overflow.)
-        writer.expectedBytes = 12 * metadata.config.parameterCount
+        writer.expectedBytes = (metadata.weightsOnly ? 4 : 12) * metadata.config.parameterCount
         try storage { () throws(StorageError) in try Self.writeMetadata(metadata, to: writer.file, toolVersion: toolVersion) }
     }
 
@@ -91,6 +102,7 @@ public final class CheckpointWriter {
             throw .invalidWrite(file: path, object: name, problem: "its \(role.rawValue) was already written; write each parameter once")
         }
         try write(.parameter, of: name, tensor: value)
+        if weightsOnly { return }
         try write(.expAvg, of: name, tensor: state.expAvg, step: state.step, applyWeightDecay: state.applyWeightDecay)
         try write(.expAvgSq, of: name, tensor: state.expAvgSq)
     }
@@ -101,6 +113,9 @@ public final class CheckpointWriter {
     public func write(_ role: TensorRole, of name: String, tensor: Tensor, step: Int = 0,
                       applyWeightDecay: Bool = false) throws(StateError) {
         guard let spec = specs[name] else { throw .unknownParameter(file: path, name: name) }
+        guard role == .parameter || !weightsOnly else {
+            throw .invalidWrite(file: path, object: name, problem: "its \(role.rawValue) cannot be stored in a weights-only state")
+        }
         guard !written.contains(Written(name: name, role: role)) else {
             throw .invalidWrite(file: path, object: name, problem: "its \(role.rawValue) was already written; write each tensor once")
         }
@@ -156,7 +171,7 @@ public final class CheckpointWriter {
     /// Names of the table not written yet, in canonical order.
     public var missingParameters: [String] {
         metadata.config.parameters().map(\.name).filter { name in
-            TensorRole.allCases.contains { !written.contains(Written(name: name, role: $0)) }
+            (weightsOnly ? [.parameter] : TensorRole.allCases).contains { !written.contains(Written(name: name, role: $0)) }
         }
     }
 
@@ -252,6 +267,8 @@ public final class CheckpointWriter {
         try config.setAttribute("mlp_bias", bool: c.mlpBias)
 
         try file.createGroup("params")
+        try file.createGroup("provenance")
+        if metadata.weightsOnly { return }
         let o = metadata.optimizer
         let optimizer = try file.createGroup("optimizer")
         try optimizer.setAttribute("type", string: "adamw")
@@ -289,7 +306,5 @@ public final class CheckpointWriter {
         try file.writeDataset("/history/loss", h.loss, shape: [h.count])
         try file.writeDataset("/history/lr", h.lr, shape: [h.count])
         try file.writeDataset("/history/tokens", h.tokens.map { Int64($0) }, shape: [h.count])
-
-        try file.createGroup("provenance")
     }
 }

@@ -16,17 +16,10 @@ public enum HuggingFaceConversion {
         return path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json")
     }
 
-    /// The metadata of a converted model until weights-only states land (issue 13 item 2): AdamW
-    /// defaults with zero moments and step 0, a constant schedule, a trainer at step 0, an
-    /// empty history, and one provenance record.
+    /// The metadata of a converted model: a weights-only state (``CheckpointMetadata/weightsOnly(config:provenance:)``)
+    /// with one provenance record.
     public static func metadata(config: ModelConfig, provenance: [ProvenanceRecord]) -> CheckpointMetadata {
-        let optimizer = AdamWHyperparameters()
-        return CheckpointMetadata(
-            config: config, optimizer: optimizer,
-            schedule: Schedule(kind: .constant, peakLR: optimizer.lr, minLR: optimizer.lr, warmupSteps: 0, totalSteps: 0),
-            trainer: TrainerPosition(step: 0, tokensSeen: 0, batchSize: 1, seqLen: config.maxPosition, seed: 0, dataCursor: 0,
-                                     rngState: [], generator: "none"),
-            history: TrainingHistory(), provenance: provenance)
+        CheckpointMetadata.weightsOnly(config: config, provenance: provenance)
     }
 
     /// The SHA-256 of a model's bytes: of the file for a single file, else of the lines
@@ -67,14 +60,9 @@ public enum HuggingFaceConversion {
         }
         let count = model.specs.count
         var done = 0
-        var zeros: [[Int]: Tensor] = [:]
         try model.forEachParameterPrefetching { (spec, tensor) throws(HuggingFaceError) in
-            let zero = zeros[spec.shape] ?? Tensor(zeros: spec.shape)
-            zeros = [spec.shape: zero]
             do throws(StateError) {
                 try writer.write(.parameter, of: spec.name, tensor: tensor)
-                try writer.write(.expAvg, of: spec.name, tensor: zero, step: 0, applyWeightDecay: spec.defaultWeightDecay)
-                try writer.write(.expAvgSq, of: spec.name, tensor: zero)
             } catch {
                 throw .state(error)
             }

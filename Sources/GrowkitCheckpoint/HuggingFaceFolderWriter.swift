@@ -54,10 +54,12 @@ public enum HuggingFaceFolderWriter {
         return out
     }
 
-    /// Writes the folder `destination`.
+    /// Writes the folder `destination`. `extraFiles` is called once the weights are written
+    /// and gives more files (name, bytes) to write beside config.json (`grow`'s provenance).
     public static func write(
         config: ModelConfig, to destination: String, options: Options = Options(),
         parameter: (ParameterSpec) throws(HuggingFaceError) -> Tensor,
+        extraFiles: () throws(HuggingFaceError) -> [(name: String, bytes: [UInt8])] = { () throws(HuggingFaceError) in [] },
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws(HuggingFaceError) {
         let configJSON = try HuggingFaceConfig.json(for: config, dtype: options.dtype, file: destination)
@@ -89,6 +91,9 @@ public enum HuggingFaceFolderWriter {
             }
             try writer.commit()
             try AtomicFile.write(Array((configJSON.serialized + "\n").utf8), to: temporary + "/config.json")
+            for file in try extraFiles() {
+                try AtomicFile.write(file.bytes, to: temporary + "/" + file.name)
+            }
             if let folder = options.tokenizerFolder {
                 for file in tokenizerFiles where access(folder + "/" + file, R_OK) == 0 {
                     let bytes = try SafeTensorsShards.readSmallFile(folder + "/" + file, bound: 1 << 30)

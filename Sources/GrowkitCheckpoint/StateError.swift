@@ -38,6 +38,9 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What the command must hold in memory (`what`) is larger than what this process can allocate.
     case insufficientMemory(file: String, what: String, neededBytes: Int, availableBytes: Int)
 
+    /// Moments (or another optimizer part) asked of a weights-only state.
+    case weightsOnly(file: String, asked: String)
+
     public var description: String {
         let text: String
         switch self {
@@ -70,6 +73,8 @@ public enum StateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .incompleteCheckpoint(let file, let missing):
             let shown = missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
             text = "\(file): \(missing.count) parameter(s) were never written (\(shown)), so the checkpoint was not committed; write every parameter of the table"
+        case .weightsOnly(let file, let asked):
+            text = "\(file): is a weights-only state (no /optimizer), so it has no \(asked); read the parameters only, or start a fresh optimizer (readAll gives zero moments)"
         case .invalidWrite(let file, let object, let problem):
             text = "\(file): cannot write \(object): \(problem)"
         case .insufficientMemory(let file, let what, let needed, let available):

@@ -8,16 +8,34 @@ public struct CheckpointMetadata: Sendable, Hashable {
     public var history: TrainingHistory
     /// Oldest first.
     public var provenance: [ProvenanceRecord]
+    /// A weights-only state (docs/FORMAT.md): the file has no `/optimizer`, `/schedule`,
+    /// `/trainer` or `/history`; ``optimizer``, ``schedule``, ``trainer`` and ``history``
+    /// then hold the defaults of ``weightsOnly(config:provenance:)``, not stored values.
+    public var weightsOnly: Bool
 
     public init(config: ModelConfig, optimizer: AdamWHyperparameters, schedule: Schedule,
                 trainer: TrainerPosition, history: TrainingHistory = TrainingHistory(),
-                provenance: [ProvenanceRecord] = []) {
+                provenance: [ProvenanceRecord] = [], weightsOnly: Bool = false) {
+        self.weightsOnly = weightsOnly
         self.config = config
         self.optimizer = optimizer
         self.schedule = schedule
         self.trainer = trainer
         self.history = history
         self.provenance = provenance
+    }
+
+    /// The metadata of a weights-only state: default AdamW hyperparameters
+    /// (``AdamWHyperparameters/init()``), a constant schedule at that learning rate, a
+    /// trainer at step 0 with no RNG state, an empty history.
+    public static func weightsOnly(config: ModelConfig, provenance: [ProvenanceRecord] = []) -> CheckpointMetadata {
+        let optimizer = AdamWHyperparameters()
+        return CheckpointMetadata(
+            config: config, optimizer: optimizer,
+            schedule: Schedule(kind: .constant, peakLR: optimizer.lr, minLR: optimizer.lr, warmupSteps: 0, totalSteps: 0),
+            trainer: TrainerPosition(step: 0, tokensSeen: 0, batchSize: 1, seqLen: config.maxPosition, seed: 0, dataCursor: 0,
+                                     rngState: [], generator: "none"),
+            history: TrainingHistory(), provenance: provenance, weightsOnly: true)
     }
 
     /// The first problem of the non-config parts as a sentence fragment naming
@@ -51,7 +69,10 @@ public struct TrainingState: Sendable {
     /// Parameter values by dotted name.
     public var parameters: [String: Tensor]
     /// AdamW state (exp_avg, exp_avg_sq, step, decay flag) by dotted name.
+    /// For a weights-only state: fresh (zero moments, step 0).
     public var optimizerState: [String: AdamParameterState]
+    /// Whether this state came from, and is written as, a weights-only file (``CheckpointMetadata/weightsOnly``).
+    public var weightsOnly: Bool
 
     public init(metadata: CheckpointMetadata, parameters: [String: Tensor], optimizerState: [String: AdamParameterState]) {
         self.config = metadata.config
@@ -60,13 +81,14 @@ public struct TrainingState: Sendable {
         self.trainer = metadata.trainer
         self.history = metadata.history
         self.provenance = metadata.provenance
+        self.weightsOnly = metadata.weightsOnly
         self.parameters = parameters
         self.optimizerState = optimizerState
     }
 
     public var metadata: CheckpointMetadata {
         CheckpointMetadata(config: config, optimizer: optimizer, schedule: schedule, trainer: trainer,
-                           history: history, provenance: provenance)
+                           history: history, provenance: provenance, weightsOnly: weightsOnly)
     }
 
     /// Parameter names in canonical order (embeddings, blocks, final norm, head).

@@ -135,6 +135,16 @@ public enum Trainer {
                 throw .contradictsCheckpoint(path: path, option: "--config",
                                              detail: "it describes another model shape (\(difference(config, state.config)))")
             }
+            if state.weightsOnly {
+                // Nothing to resume but the weights: a fresh AdamW (readAll's zero moments, step 0)
+                // with a new run's defaults for the optimizer, schedule and trainer, then the options.
+                let fresh = freshMetadata(config: state.config, seed: 0, plan: plan, provenance: state.provenance)
+                state.optimizer = fresh.optimizer
+                state.schedule = fresh.schedule
+                state.trainer = fresh.trainer
+                state.history = TrainingHistory()
+                state.weightsOnly = false
+            }
         case .new(let config, let seed):
             state = freshState(config: config, seed: seed, plan: plan)
         }
@@ -171,6 +181,15 @@ public enum Trainer {
         for spec in config.parameters() {
             moments[spec.name] = AdamParameterState(freshFor: spec.shape, applyWeightDecay: spec.defaultWeightDecay)
         }
+        let record = ProvenanceRecord(operatorName: "init", arguments: ["seed": .number(Double(seed)), "init": .string("gpt2")],
+                                      toolVersion: plan.toolVersion, time: ProvenanceRecord.now())
+        return TrainingState(metadata: freshMetadata(config: config, seed: seed, plan: plan, provenance: [record]),
+                             parameters: parameters, optimizerState: moments)
+    }
+
+    /// A new run's optimizer, schedule (cosine to --steps) and trainer position, before the plan's changes.
+    static func freshMetadata(config: ModelConfig, seed: UInt64, plan: TrainingPlan,
+                              provenance: [ProvenanceRecord]) -> CheckpointMetadata {
         let B = plan.batchSize ?? 8, T = plan.seqLen ?? min(128, config.maxPosition)
         let steps = plan.steps ?? plan.tokens.map { ($0 + B * T * plan.accumulation - 1) / (B * T * plan.accumulation) } ?? 1000
         let schedule = Schedule(kind: .cosine, peakLR: 1e-3, minLR: 1e-4, warmupSteps: min(100, steps / 10),
@@ -178,12 +197,9 @@ public enum Trainer {
         let trainer = TrainerPosition(
             step: 0, tokensSeen: 0, batchSize: B, seqLen: T, seed: Int(truncatingIfNeeded: seed & UInt64(Int64.max)),
             dataCursor: 0, rngState: Xoshiro256StarStar(seed: seed).stateBytes, generator: Xoshiro256StarStar.generatorName)
-        let record = ProvenanceRecord(operatorName: "init", arguments: ["seed": .number(Double(seed)), "init": .string("gpt2")],
-                                      toolVersion: plan.toolVersion, time: ProvenanceRecord.now())
-        let metadata = CheckpointMetadata(
+        return CheckpointMetadata(
             config: config, optimizer: AdamWHyperparameters(lr: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1),
-            schedule: schedule, trainer: trainer, history: TrainingHistory(), provenance: [record])
-        return TrainingState(metadata: metadata, parameters: parameters, optimizerState: moments)
+            schedule: schedule, trainer: trainer, history: TrainingHistory(), provenance: provenance)
     }
 
     static func checkOptions(_ plan: TrainingPlan, batchSize B: Int, seqLen T: Int, config: ModelConfig,

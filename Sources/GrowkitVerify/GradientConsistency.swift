@@ -62,6 +62,7 @@ public enum GradientConsistency {
     ///   - optimizer: how `grow` transferred the moments (the record's `optimizer` argument).
     ///   - claimedExact: the growth record's `exact`; decides only the verdict.
     ///   - sourceMoments, grownMoments: a parameter's AdamW state by dotted name (read on demand).
+    ///   - checkMoments: false when a side is weights-only: gradients only, the moment closures are never called.
     ///   - perTensor: one row per grown tensor instead of one per module kind.
     /// - Throws: ``VerifyError`` for incompatible models, bad batches, non-finite losses or
     ///   gradients, or whatever the moment closures throw. Mismatches are results, not errors.
@@ -70,6 +71,7 @@ public enum GradientConsistency {
         source: ModelWeights, grown: ModelWeights,
         sourceMoments: (String) throws(VerifyError) -> AdamParameterState,
         grownMoments: (String) throws(VerifyError) -> AdamParameterState,
+        checkMoments: Bool = true,
         batches: [VerificationBatch], tolerance: GradientTolerance = .float32, perTensor: Bool = false,
         names: ModelNames = ModelNames(), progress: (GradientConsistencyProgress) -> Void = { _ in }
     ) throws(VerifyError) -> GradientConsistencyResult {
@@ -95,7 +97,7 @@ public enum GradientConsistency {
         }
         let groupRMS = groupSums.mapValues { $0.count > 0 ? ($0.sum / Double($0.count)).squareRoot() : 0 }
 
-        var checker = TensorChecker(tolerance: tolerance, carry: optimizer == .carry)
+        var checker = TensorChecker(tolerance: tolerance, carry: optimizer == .carry, checkMoments: checkMoments)
         var rows: [GradientGroupRow] = []
         var rowIndex: [String: Int] = [:]
         var cachedSource: (name: String, state: AdamParameterState)? = nil
@@ -103,10 +105,13 @@ public enum GradientConsistency {
             let spec = recipe.spec
             progress(GradientConsistencyProgress(phase: "check \(spec.name)", done: done, total: plan.recipes.count))
             let grownOffset = grown.layout.offset(of: spec.name)!
-            let grownState = try grownMoments(spec.name)
+            let grownState = checkMoments ? try grownMoments(spec.name) : AdamParameterState(freshFor: spec.shape, applyWeightDecay: false)
             var sourceInput: TensorChecker.Source? = nil
             if let name = recipe.source, let sourceSpec = source.layout.index(of: name).map({ source.layout.specs[$0] }) {
-                if cachedSource?.name != name { cachedSource = (name, try sourceMoments(name)) }
+                if cachedSource?.name != name {
+                    cachedSource = (name, checkMoments ? try sourceMoments(name)
+                                        : AdamParameterState(freshFor: sourceSpec.shape, applyWeightDecay: false))
+                }
                 sourceInput = .init(name: name, shape: sourceSpec.shape,
                                     gradient: sourceGradient.values, offset: source.layout.offset(of: name)!,
                                     state: cachedSource!.state)
@@ -125,11 +130,13 @@ public enum GradientConsistency {
             }
         }
         if !perTensor { rows.sort { groupOrder.firstIndex(of: $0.group)! < groupOrder.firstIndex(of: $1.group)! } }
-        return GradientConsistencyResult(
+        var result = GradientConsistencyResult(
             claimedExact: claimedExact, symmetryBreakingNoise: plan.recipes.contains { $0.noiseSNR != nil },
             optimizer: optimizer.rawValue, tolerance: tolerance, batches: batches.count,
             tokens: batches.reduce(0) { $0 + $1.tokenCount }, sourceLoss: sourceGradient.loss, grownLoss: grownGradient.loss,
             rows: rows, mismatches: checker.mismatches)
+        result.momentsChecked = checkMoments
+        return result
     }
 
     /// ``check(plan:optimizer:claimedExact:source:grown:sourceMoments:grownMoments:batches:tolerance:perTensor:names:)``

@@ -142,6 +142,8 @@ public struct GradientConsistencyResult: Sendable, Hashable, Codable {
     public var total: GradientGroupRow
     /// The first few mismatches (at most ``GradientConsistency/mismatchLimit``), in tensor order.
     public var mismatches: [GradientMismatch]
+    /// False when a side was weights-only: the gradients were checked, the moments and steps were not.
+    public var momentsChecked: Bool = true
 
     public var gradientsWithinTolerance: Bool { total.gradientMismatches == 0 }
     public var momentsWithinTolerance: Bool { total.momentMismatches == 0 && total.stepMismatches == 0 }
@@ -181,7 +183,7 @@ public struct GradientConsistencyResult: Sendable, Hashable, Codable {
         case claimedExact = "claimed_exact", symmetryBreakingNoise = "symmetry_breaking_noise", optimizer, tolerance
         case batches, tokens, sourceLoss = "source_loss", grownLoss = "grown_loss", rows, total, mismatches
         case gradientsWithinTolerance = "gradients_within_tolerance", momentsWithinTolerance = "moments_within_tolerance"
-        case verdict, passed
+        case verdict, passed, momentsChecked = "moments_checked"
     }
 
     public init(claimedExact: Bool, symmetryBreakingNoise: Bool, optimizer: String, tolerance: GradientTolerance,
@@ -212,6 +214,7 @@ public struct GradientConsistencyResult: Sendable, Hashable, Codable {
                   sourceLoss: try c.decode(Double.self, forKey: .sourceLoss), grownLoss: try c.decode(Double.self, forKey: .grownLoss),
                   rows: try c.decode([GradientGroupRow].self, forKey: .rows),
                   mismatches: try c.decode([GradientMismatch].self, forKey: .mismatches))
+        momentsChecked = try c.decodeIfPresent(Bool.self, forKey: .momentsChecked) ?? true
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -231,5 +234,6 @@ public struct GradientConsistencyResult: Sendable, Hashable, Codable {
         try c.encode(momentsWithinTolerance, forKey: .momentsWithinTolerance)
         try c.encode(verdict, forKey: .verdict)
         try c.encode(passed, forKey: .passed)
+        try c.encode(momentsChecked, forKey: .momentsChecked)
     }
 }

@@ -15,11 +15,14 @@ struct TensorChecker {
 
     let tolerance: GradientTolerance
     let carry: Bool
+    /// False for a weights-only side: the gradients are checked, the moments and steps are not.
+    let checkMoments: Bool
     var mismatches: [GradientMismatch] = []
 
-    init(tolerance: GradientTolerance, carry: Bool) {
+    init(tolerance: GradientTolerance, carry: Bool, checkMoments: Bool = true) {
         self.tolerance = tolerance
         self.carry = carry
+        self.checkMoments = checkMoments
     }
 
     /// One entry of the grown tensor: its source's flat index within the source tensor and `s`,
@@ -99,6 +102,7 @@ struct TensorChecker {
             }
         }
 
+        guard checkMoments else { return row }
         // Moments: s m (s^2 m for exp_avg_sq) at carried entries, 0 everywhere else.
         let keep = carry && carried
         for (quantity, grownTensor, sourceTensor) in [

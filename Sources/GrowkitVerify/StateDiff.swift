@@ -104,11 +104,14 @@ extension StateDiff {
         _ a: CheckpointReader, _ b: CheckpointReader, progress: (StateDiffProgress) -> Void = { _ in }
     ) throws(StateError) -> StateDiff {
         let namesA = Set(a.specs.map(\.name)), namesB = Set(b.specs.map(\.name))
-        let work = a.tensors + b.tensors.filter { !namesA.contains($0.parameter) }
+        // A weights-only side has no moments: the other side's moments are "only in" it.
+        let work = a.tensors + b.tensors.filter { !namesA.contains($0.parameter) || (a.isWeightsOnly && $0.role != .parameter) }
         var entries: [TensorDiffEntry] = []
         entries.reserveCapacity(work.count)
         for (index, info) in work.enumerated() {
-            let inA = namesA.contains(info.parameter), inB = namesB.contains(info.parameter)
+            let isMoment = info.role != .parameter
+            let inA = namesA.contains(info.parameter) && !(isMoment && a.isWeightsOnly)
+            let inB = namesB.contains(info.parameter) && !(isMoment && b.isWeightsOnly)
             var entry = TensorDiffEntry(parameter: info.parameter, role: info.role, status: .onlyInA,
                                         shapeA: inA ? info.shape : nil, shapeB: inA ? nil : info.shape)
             if !inA {
@@ -128,7 +131,7 @@ extension StateDiff {
             progress(StateDiffProgress(index: index + 1, count: work.count, parameter: info.parameter))
         }
         var fields = metadataDifferences(a.metadata, b.metadata)
-        for spec in a.specs where namesB.contains(spec.name) {
+        for spec in a.specs where namesB.contains(spec.name) && !a.isWeightsOnly && !b.isWeightsOnly {
             let (stepA, decayA) = try a.momentAttributes(named: spec.name)
             let (stepB, decayB) = try b.momentAttributes(named: spec.name)
             if stepA != stepB { fields.append(FieldDifference(section: "adam", field: "\(spec.name) step", a: "\(stepA)", b: "\(stepB)")) }
@@ -147,6 +150,16 @@ extension StateDiff {
             for (field, x, y) in pairs where x != y { out.append(FieldDifference(section: section, field: field, a: x, b: y)) }
         }
         compare("config", zip(configFields(a.config), configFields(b.config)).map { ($0.0, $0.1, $1.1) })
+        compare("state", [("weights_only", "\(a.weightsOnly)", "\(b.weightsOnly)")])
+        // A weights-only side stores no optimizer, schedule, trainer or history: comparing the
+        // defaults a reader fills in would list differences no file holds.
+        if !a.weightsOnly && !b.weightsOnly { trainingDifferences(a, b, compare) }
+        provenanceDifferences(a, b, compare)
+        return out
+    }
+
+    static func trainingDifferences(_ a: CheckpointMetadata, _ b: CheckpointMetadata,
+                                    _ compare: (String, [(String, String?, String?)]) -> Void) {
         let (oa, ob) = (a.optimizer, b.optimizer)
         compare("optimizer", [("lr", "\(oa.lr)", "\(ob.lr)"), ("beta1", "\(oa.beta1)", "\(ob.beta1)"),
                               ("beta2", "\(oa.beta2)", "\(ob.beta2)"), ("eps", "\(oa.eps)", "\(ob.eps)"),
@@ -171,13 +184,16 @@ extension StateDiff {
             ("length", "\(ha.count)", "\(hb.count)"),
             ("last", ha.step.last.map { "step \($0), loss \(ha.loss.last!)" }, hb.step.last.map { "step \($0), loss \(hb.loss.last!)" }),
         ])
+    }
+
+    static func provenanceDifferences(_ a: CheckpointMetadata, _ b: CheckpointMetadata,
+                                      _ compare: (String, [(String, String?, String?)]) -> Void) {
         var provenance: [(String, String?, String?)] = [("length", "\(a.provenance.count)", "\(b.provenance.count)")]
         for i in 0..<max(a.provenance.count, b.provenance.count) {
             let x = i < a.provenance.count ? a.provenance[i] : nil, y = i < b.provenance.count ? b.provenance[i] : nil
             if x?.jsonString() != y?.jsonString() { provenance.append(("record \(i)", x.map(describe), y.map(describe))) }
         }
         compare("provenance", provenance)
-        return out
     }
 
     /// The `/config` attributes by their format v1 names, as text.

@@ -10,8 +10,8 @@ struct ConvertCommand: ParsableCommand {
         abstract: "Convert a Hugging Face model (config.json + safetensors) to a growkit state, or a growkit state to a Hugging Face folder.",
         discussion: """
             IN a folder, a .safetensors file (config.json next to it) or a model.safetensors.index.json: \
-            OUT is a growkit state (format v1; until weights-only states exist, with zero Adam moments, \
-            step 0 and a constant schedule). IN a growkit state: OUT is a new folder that \
+            OUT is a weights-only growkit state (format v1: /config, /params and /provenance; train \
+            --resume starts a fresh AdamW). IN a growkit state: OUT is a new folder that \
             AutoModelForCausalLM.from_pretrained loads (config.json, model.safetensors or shards with \
             an index, tokenizer files copied from IN's folder). Architectures: GPT2LMHeadModel and \
             LlamaForCausalLM. Details: docs/HUGGINGFACE.md.

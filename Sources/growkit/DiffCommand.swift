@@ -32,8 +32,9 @@ struct DiffCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let readerA = try CheckpointReader(path: a)
-        let readerB = try CheckpointReader(path: b)
+        // Growkit states (full or weights-only), Hugging Face folders or .safetensors files.
+        let readerA = try StateSource(path: a)
+        let readerB = try StateSource(path: b)
         let progress = TerminalProgress(plainLines: true)
         let diff = try StateDiff.compare(readerA, readerB) { step in
             progress.update("diff: tensor \(step.index)/\(step.count) \(step.parameter)",

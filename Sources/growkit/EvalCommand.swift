@@ -50,13 +50,14 @@ struct EvalCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reader = try CheckpointReader(path: checkpoint)
+        // A growkit state, or a Hugging Face folder or .safetensors file (weights only).
+        let reader = try StateSource(path: checkpoint)
         let config = reader.config
-        let trainer = reader.trainer
+        let trainer = reader.isWeightsOnly ? nil : reader.metadata.trainer
         let settings = EvaluationSettings(
             batches: batches,
-            batchSize: batchSize ?? (trainer.batchSize > 0 ? trainer.batchSize : 8),
-            seqLen: seqLen ?? (trainer.seqLen > 0 ? trainer.seqLen : min(64, config.maxPosition)),
+            batchSize: batchSize ?? (trainer.map { $0.batchSize > 0 ? $0.batchSize : 8 } ?? 8),
+            seqLen: seqLen ?? (trainer.map { $0.seqLen > 0 ? $0.seqLen : min(64, config.maxPosition) } ?? min(64, config.maxPosition)),
             seed: seed)
 
         var source = try TokenSource(path: data, format: format.map { name throws(DataError) in try TokenFileFormat(name: name) })

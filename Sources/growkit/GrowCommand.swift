@@ -3,6 +3,7 @@ import Foundation
 import GrowkitCheckpoint
 import GrowkitGrowth
 import GrowkitState
+import GrowkitStorage
 
 /// `growkit grow IN OUT --depth OP --width OP`: the whole training state grown in
 /// one streaming pass. Thin: parsing and wiring; the operators are GrowkitGrowth's.
@@ -52,11 +53,17 @@ struct GrowCommand: ParsableCommand {
         case `continue`, rewarm, restart, rewind
     }
 
-    @Argument(help: "Input checkpoint (growkit format v1). Never modified.")
+    @Argument(help: "Input: a growkit checkpoint (format v1), or a Hugging Face folder or .safetensors file (weights only). Never modified.")
     var input: String
 
-    @Argument(help: "Output checkpoint (must not exist, and not be the input).")
+    @Argument(help: "Output (must not exist, and not be the input): a growkit checkpoint; a Hugging Face folder when it ends in /; a .safetensors file with config.json beside it when it ends in .safetensors.")
     var output: String
+
+    @Option(help: "Hugging Face output: start a new shard above this many bytes (like mergekit's --out-shard-size; default 5000000000).")
+    var shardSize: Int = 5_000_000_000
+
+    @Option(help: "Hugging Face output dtype: float32, float16 or bfloat16.")
+    var dtype: String = "float32"
 
     @Option(help: "Depth operator OP[:ARGS] (see above).")
     var depth: String?
@@ -109,6 +116,10 @@ struct GrowCommand: ParsableCommand {
             throw ValidationError("--rewarm-steps is \(rewarmSteps); it must be between 1 and 2^40")
         }
         if let problem = Self.operatorProblem(depth: depth, width: width) { throw ValidationError(problem) }
+        guard shardSize > 0 else { throw ValidationError("--shard-size is \(shardSize); it must be positive") }
+        guard SafeTensorsDType.allCases.contains(where: { $0.torchName == dtype }) else {
+            throw ValidationError("--dtype \(dtype) is not one of float32, float16, bfloat16")
+        }
         // The provenance record stores the seed as a JSON number, exact up to 2^53.
         guard seed < 1 << 53 else { throw ValidationError("--seed is \(seed); it must be below 2^53 so the provenance record holds it exactly") }
     }
@@ -126,21 +137,33 @@ struct GrowCommand: ParsableCommand {
 
     /// The arguments as the provenance record keeps them (the operators as given, the
     /// optimizer and schedule after defaults).
-    func recordArguments(_ transfer: OptimizerTransfer, _ scheduleTransform: ScheduleTransform) -> [String: JSONValue] {
+    func recordArguments(_ transfer: OptimizerTransfer, _ scheduleTransform: ScheduleTransform, weightsOnly: Bool)
+        -> [String: JSONValue]
+    {
         var arguments: [String: JSONValue] = ["seed": .number(Double(seed)), "optimizer": .string(transfer.rawValue),
                                               "schedule": .string(scheduleTransform.name)]
+        if weightsOnly {
+            arguments["optimizer"] = .string(GrowReport.weightsOnlyOptimizer)
+            arguments["schedule"] = .string(GrowReport.weightsOnlyOptimizer)
+        }
         if let depth { arguments["depth"] = .string(depth) }
         if let width { arguments["width"] = .string(width) }
-        if case .rewarm(let step, let steps) = scheduleTransform {
+        if case .rewarm(let step, let steps) = scheduleTransform, !weightsOnly {
             arguments["rewarm_steps"] = .number(Double(steps))
             if let step { arguments["rewarm_step"] = .number(Double(step)) }
         }
         return arguments
     }
 
+    /// Whether OUT is written as a Hugging Face folder: it ends in `/` or `.safetensors`.
+    static func isHuggingFaceOutput(_ path: String) -> Bool {
+        path.hasSuffix("/") || path.hasSuffix(".safetensors")
+    }
+
     func run() throws {
-        let reader = try CheckpointReader(path: input)
-        let plan = try GrowthPlan(source: reader.config, depth: try depth.map(OperatorSyntax.depth),
+        let source = try StateSource(path: input)
+        let weightsOnly = source.isWeightsOnly
+        let plan = try GrowthPlan(source: source.config, depth: try depth.map(OperatorSyntax.depth),
                                   width: try width.map(OperatorSyntax.width), seed: seed)
         let transfer = optimizer ?? plan.defaultOptimizer
         let scheduleTransform: ScheduleTransform = switch schedule {
@@ -151,52 +174,92 @@ struct GrowCommand: ParsableCommand {
         case .rewind?: .rewind
         }
         if dryRun {
-            print(GrowReport.dryRun(plan, optimizer: transfer, schedule: scheduleTransform, compressed: compress != nil))
+            print(GrowReport.dryRun(plan, optimizer: transfer, schedule: scheduleTransform, compressed: compress != nil,
+                                    weightsOnly: weightsOnly))
             return
         }
         let operators = [depth.map { "depth=\($0)" }, width.map { "width=\($0)" }].compactMap { $0 }
+        let sourceMetadata = source.metadata
         // The input's SHA-256 is computed on another thread while the tensors stream;
         // the record is completed before commit.
-        let checksum = BackgroundChecksum(path: input)
+        let checksum = BackgroundChecksum(source: source)
+        // Every exit waits for the hashing thread: a process exiting under a thread still in
+        // OpenSSL or HDF5 can crash in the libraries' shutdown (seen on a refused output).
+        defer { _ = try? checksum.value() }
         var record = ProvenanceRecord(
-            operatorName: "grow", arguments: recordArguments(transfer, scheduleTransform),
+            operatorName: "grow", arguments: recordArguments(transfer, scheduleTransform, weightsOnly: weightsOnly),
             source: URL(fileURLWithPath: input).lastPathComponent,
-            toolVersion: growkitVersion, growth: plan.record(operators: operators, historyLength: reader.history.count), time: time ?? ProvenanceRecord.now())
-        let verification = verify ? try GrowVerification.check(plan, reader: reader, input: input, output: output) : nil
+            toolVersion: growkitVersion, growth: plan.record(operators: operators, historyLength: sourceMetadata.history.count),
+            time: time ?? ProvenanceRecord.now())
+        let verification = verify ? try GrowVerification.check(plan, source: source, input: input, output: output) : nil
         if let verification, !verification.passed {
             throw GrowVerification.Failure(output: output, result: verification)
         }
         record.verification = verification?.provenanceValue
-        let metadata = plan.grownMetadata(reader.metadata, schedule: scheduleTransform, record: record)
-        let writer = try CheckpointWriter(path: output, metadata: metadata, options: .init(zstdLevel: compress?.level),
-                                          inputPath: input, toolVersion: growkitVersion)
-        let totalBytes = plan.recipes.reduce(0) { $0 + 12 * $1.spec.elementCount }
+        let metadata = weightsOnly
+            ? CheckpointMetadata.weightsOnly(config: plan.grown, provenance: sourceMetadata.provenance + [record])
+            : plan.grownMetadata(sourceMetadata, schedule: scheduleTransform, record: record)
+        let components: [TensorComponent] = weightsOnly || Self.isHuggingFaceOutput(output) ? [.value] : TensorComponent.allCases
+        let totalBytes = plan.recipes.reduce(0) { $0 + 4 * components.count * $1.spec.elementCount }
         let progress = TerminalProgress(plainLines: totalBytes >= 64 << 20)
-        var done = 0, bytes = 0
-        func read(_ name: String, _ component: TensorComponent) throws(StateError) -> Tensor {
-            try reader.tensor(at: reader.info(name, component.role))
+        if Self.isHuggingFaceOutput(output) {
+            let options = HuggingFaceFolderWriter.Options(
+                dtype: SafeTensorsDType.allCases.first { $0.torchName == dtype } ?? .f32, maxShardBytes: shardSize,
+                tokenizerFolder: GrowOutput.tokenizerFolder(of: source))
+            func provenance() throws(HuggingFaceError) -> [ProvenanceRecord] {
+                do throws(StateError) { record.sourceSHA256 = try checksum.value() } catch { throw .state(error) }
+                var provenance = metadata.provenance
+                provenance[provenance.count - 1] = record
+                return provenance
+            }
+            func report(_ done: Int, _ count: Int) {
+                progress.update("grow: tensor \(done)/\(count)", fraction: Double(done) / Double(max(count, 1)))
+            }
+            if output.hasSuffix(".safetensors") {
+                try GrowOutput.huggingFaceFile(plan, source: source, to: output, options: options, provenance: provenance, progress: report)
+            } else {
+                try GrowOutput.huggingFace(plan, source: source, to: output, options: options, provenance: provenance, progress: report)
+            }
+        } else {
+            let writer = try CheckpointWriter(path: output, metadata: metadata,
+                                              options: .init(zstdLevel: compress?.level, weightsOnly: weightsOnly),
+                                              inputPath: input, toolVersion: growkitVersion)
+            var done = 0, bytes = 0
+            func read(_ name: String, _ component: TensorComponent) throws(HuggingFaceError) -> Tensor {
+                if component == .value { return try source.parameter(named: name) }
+                guard case .checkpoint(let reader) = source else { throw .state(.weightsOnly(file: input, asked: "moments")) }
+                do { return try reader.tensor(at: reader.info(name, component.role)) } catch { throw .state(error) }
+            }
+            func sourceState(_ name: String) throws(HuggingFaceError) -> (step: Int, applyWeightDecay: Bool) {
+                guard case .checkpoint(let reader) = source, !weightsOnly else { return (0, false) }
+                do { return try reader.momentAttributes(named: name) } catch { throw .state(error) }
+            }
+            func write(_ recipe: TensorRecipe, _ component: TensorComponent, _ tensor: Tensor, _ step: Int, _ decay: Bool)
+                throws(HuggingFaceError)
+            {
+                do {
+                    try writer.write(component.role, of: recipe.spec.name, tensor: tensor, step: step, applyWeightDecay: decay)
+                } catch {
+                    throw .state(error)
+                }
+                bytes += 4 * recipe.spec.elementCount
+                done += 1
+                let rate = Double(bytes) / progress.elapsedSeconds
+                progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, components.count * plan.recipes.count,
+                                       rate / 1e6, Double(totalBytes - bytes) / max(rate, 1)),
+                                fraction: Double(bytes) / Double(max(totalBytes, 1)))
+            }
+            try plan.run(optimizer: transfer, components: components, read: read, sourceOptimizerState: sourceState, write: write)
+            record.sourceSHA256 = try checksum.value()
+            var provenance = metadata.provenance
+            provenance[provenance.count - 1] = record
+            try writer.setProvenance(provenance)
+            try writer.commit()
         }
-        func sourceState(_ name: String) throws(StateError) -> (step: Int, applyWeightDecay: Bool) {
-            try reader.momentAttributes(named: name)
-        }
-        func write(_ recipe: TensorRecipe, _ component: TensorComponent, _ tensor: Tensor, _ step: Int, _ decay: Bool)
-            throws(StateError)
-        {
-            try writer.write(component.role, of: recipe.spec.name, tensor: tensor, step: step, applyWeightDecay: decay)
-            bytes += 4 * recipe.spec.elementCount
-            done += 1
-            let rate = Double(bytes) / progress.elapsedSeconds
-            progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, 3 * plan.recipes.count,
-                                   rate / 1e6, Double(totalBytes - bytes) / max(rate, 1)),
-                            fraction: Double(bytes) / Double(max(totalBytes, 1)))
-        }
-        try plan.run(optimizer: transfer, read: read, sourceOptimizerState: sourceState, write: write)
-        record.sourceSHA256 = try checksum.value()
-        var provenance = metadata.provenance
-        provenance[provenance.count - 1] = record
-        try writer.setProvenance(provenance)
-        try writer.commit()
         progress.finish()
+        if Self.isHuggingFaceOutput(output) && !weightsOnly {
+            print("note: a Hugging Face output holds the weights only; the grown moments, schedule and trainer position are not written")
+        }
         print(GrowReport.summary(plan, output: output, optimizer: transfer, schedule: scheduleTransform,
                                  metadata: metadata, verification: verification, seconds: progress.elapsedSeconds,
                                  bytes: totalBytes))
@@ -218,10 +281,37 @@ final class BackgroundChecksum: @unchecked Sendable {
     private var result: Result<String, StateError>? = nil
     private let done = DispatchSemaphore(value: 0)
 
-    init(path: String) {
+    private init(_ compute: @escaping @Sendable () -> Result<String, StateError>) {
         Thread.detachNewThread { [self] in
-            do throws(StateError) { result = .success(try SHA256.hex(ofFile: path)) } catch { result = .failure(error) }
+            result = compute()
             done.signal()
+        }
+    }
+
+    convenience init(path: String) {
+        self.init { () -> Result<String, StateError> in
+            do throws(StateError) { return .success(try SHA256.hex(ofFile: path)) } catch { return .failure(error) }
+        }
+    }
+
+    /// A checkpoint's file digest, or a Hugging Face model's (``HuggingFaceConversion/checksum(_:)``).
+    /// The thread holds a path or the Hugging Face model (plain file descriptors), never a
+    /// checkpoint reader: an HDF5 handle released on that thread could race the library's
+    /// shutdown when the command fails and exits.
+    convenience init(source: StateSource) {
+        switch source {
+        case .checkpoint(let reader):
+            self.init(path: reader.path)
+        case .huggingFace(let model):
+            nonisolated(unsafe) let model = model
+            self.init { () -> Result<String, StateError> in
+                do throws(HuggingFaceError) {
+                    return .success(try HuggingFaceConversion.checksum(model))
+                } catch {
+                    if case .state(let state) = error { return .failure(state) }
+                    return .failure(.invalidValue(file: model.path, object: "the model files", problem: "cannot be checksummed (\(error))"))
+                }
+            }
         }
     }
 

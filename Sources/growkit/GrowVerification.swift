@@ -7,18 +7,17 @@ import GrowkitVerify
 /// `grow --verify`: the grown weights made in memory (values only) and checked against
 /// the source on `growkit verify`'s default seeded random batches, before anything is written.
 enum GrowVerification {
-    static func check(_ plan: GrowthPlan, reader: CheckpointReader, input: String, output: String) throws
+    static func check(_ plan: GrowthPlan, source model: StateSource, input: String, output: String) throws
         -> FunctionPreservationResult
     {
-        let source = try reader.parameters()
+        let source = try model.parameters()
         var grown: [String: Tensor] = [:]
         func read(_ name: String, _ component: TensorComponent) throws(StateError) -> Tensor {
             guard let tensor = source[name] else { throw .unknownParameter(file: input, name: name) }
             return tensor
         }
-        func state(_ name: String) throws(StateError) -> (step: Int, applyWeightDecay: Bool) {
-            try reader.momentAttributes(named: name)
-        }
+        // Values only: the moments' step and decay flag do not change a value.
+        func state(_ name: String) throws(StateError) -> (step: Int, applyWeightDecay: Bool) { (0, false) }
         func keep(_ recipe: TensorRecipe, _ component: TensorComponent, _ tensor: Tensor, _ step: Int, _ decay: Bool)
             throws(StateError)
         {

@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
             so HDF5's fletcher32 checksums catch corruption.
             """)
 
-    @Argument(help: "A growkit checkpoint (HDF5, format v1).")
+    @Argument(help: "A growkit checkpoint (HDF5, format v1), or a Hugging Face folder or .safetensors file (weights only).")
     var checkpoint: String
 
     @Flag(help: "Per-tensor statistics (reads every tensor).")
@@ -28,7 +28,25 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reader = try CheckpointReader(path: checkpoint)
+        let reader: CheckpointReader
+        switch try StateSource(path: checkpoint) {
+        case .checkpoint(let opened):
+            reader = opened
+        case .huggingFace(let model):
+            if verify {
+                throw ValidationError("--verify checks HDF5 fletcher32 checksums, which safetensors files do not have; inspect a growkit state (growkit convert) to use it")
+            }
+            if stats {
+                throw ValidationError("--stats reads growkit states only; convert the model first (growkit convert \(checkpoint) state.h5)")
+            }
+            let provenance = HuggingFaceProvenance.read(besides: model.configPath)
+            if json {
+                print(try InspectHuggingFace.json(model, provenance: provenance))
+            } else {
+                print(InspectHuggingFace.text(model, provenance: provenance), terminator: "")
+            }
+            return
+        }
         var statistics: [(StoredTensorInfo, TensorStatistics)]? = nil
         if stats {
             let progress = TerminalProgress(plainLines: reader.tensorBytes.raw >= 64 << 20)
@@ -56,7 +74,8 @@ enum InspectText {
         func line(_ text: String = "") { out += text + "\n" }
         let c = reader.config, summary = reader.summary
         let writer = reader.growkitVersion.map { " (written by growkit \($0))" } ?? ""
-        line("\(reader.path): growkit training state, format version \(reader.formatVersion)\(writer)")
+        line("\(reader.path): growkit training state, format version \(reader.formatVersion)\(writer)"
+             + (reader.isWeightsOnly ? ", weights only" : ""))
         line()
         line("config")
         line("  family \(c.family.rawValue), vocab_size \(c.vocabSize), hidden_size \(c.hiddenSize), num_layers \(c.numLayers)")
@@ -67,53 +86,59 @@ enum InspectText {
         line()
 
         let (raw, stored) = reader.tensorBytes
-        line("tensors: /params, /optimizer/exp_avg, /optimizer/exp_avg_sq (\(bytes(raw)) raw, \(bytes(stored)) stored)")
+        line("tensors: \(reader.isWeightsOnly ? "/params" : "/params, /optimizer/exp_avg, /optimizer/exp_avg_sq") (\(bytes(raw)) raw, \(bytes(stored)) stored)")
         let rows: [[String]] = reader.specs.map { spec in
             // The reader validated every tensor of the table at open, so these are
             // present; "?" marks the impossible case instead of failing the report.
             let value = Result { () throws(StateError) in try reader.info(spec.name, .parameter) }.successValue
             let moment = Result { () throws(StateError) in try reader.info(spec.name, .expAvg) }.successValue
             let attributes = Result { () throws(StateError) in try reader.momentAttributes(named: spec.name) }.successValue
-            return [spec.storagePath, "\(spec.shape)", value?.elementType.rawValue ?? "?", moment?.elementType.rawValue ?? "?",
+            let absent = reader.isWeightsOnly ? "-" : "?"
+            return [spec.storagePath, "\(spec.shape)", value?.elementType.rawValue ?? "?", moment?.elementType.rawValue ?? absent,
                     value.map(compression) ?? "?", value.map { $0.chunkShape.map { "\($0)" } ?? "contiguous" } ?? "?",
-                    attributes.map { "\($0.step)" } ?? "?", attributes.map { $0.applyWeightDecay ? "yes" : "no" } ?? "?"]
+                    attributes.map { "\($0.step)" } ?? absent, attributes.map { $0.applyWeightDecay ? "yes" : "no" } ?? absent]
         }
         out += table(header: ["name", "shape", "dtype", "moments", "filters", "chunks", "step", "decay"], rows: rows, indent: "  ")
         line()
 
-        let o = reader.optimizer
-        line("optimizer: AdamW, lr \(real(o.lr)) (last update), betas (\(real(o.beta1)), \(real(o.beta2))), eps \(real(o.eps)), weight_decay \(real(o.weightDecay))")
-        let range = summary.stepRange
-        line(range.lowerBound == range.upperBound
-             ? "  step \(range.lowerBound) for every parameter"
-             : "  step from \(range.lowerBound) to \(range.upperBound) across parameters")
-        let decayRule = summary.decayFollowsDefault ? " (matrices decay, vectors do not)" : ""
-        line("  weight decay on \(summary.decaying.count) of \(reader.specs.count) parameters\(decayRule)")
-        if !summary.decayFollowsDefault {
-            line("    decaying: " + summary.decaying.joined(separator: ", "))
-        }
-        line()
-
-        let s = reader.schedule
-        var schedule = "schedule: \(s.kind.rawValue), peak_lr \(real(s.peakLR)), min_lr \(real(s.minLR)), warmup_steps \(s.warmupSteps), total_steps \(s.totalSteps)"
-        if s.kind == .wsd { schedule += ", decay_steps \(s.decaySteps)" }
-        if let start = s.rewarmStart, let steps = s.rewarmSteps { schedule += ", re-warmup over steps \(start)..<\(start + steps)" }
-        line(schedule)
-        line("  lr at step \(reader.trainer.step) (the next update): \(real(summary.nextLearningRate))")
-        line()
-
-        let t = reader.trainer
-        line("trainer: step \(t.step), tokens_seen \(grouped(t.tokensSeen)), batch_size \(t.batchSize), seq_len \(t.seqLen), seed \(t.seed), data_cursor \(grouped(t.dataCursor))")
-        line("  rng_state: \(t.rngState.count) bytes of \(t.generator)")
-        line()
-
-        let h = reader.history
-        if let firstLoss = h.loss.first, let lastLoss = h.loss.last, let firstStep = h.step.first, let lastStep = h.step.last {
-            line("history: \(h.count) entries, steps \(firstStep)...\(lastStep), loss \(String(format: "%.4f", firstLoss)) -> \(String(format: "%.4f", lastLoss))")
+        if reader.isWeightsOnly {
+            line("weights only: no optimizer state, schedule, trainer position or history (train --resume starts a fresh AdamW)")
+            line()
         } else {
-            line("history: empty")
+            let o = reader.optimizer
+            line("optimizer: AdamW, lr \(real(o.lr)) (last update), betas (\(real(o.beta1)), \(real(o.beta2))), eps \(real(o.eps)), weight_decay \(real(o.weightDecay))")
+            let range = summary.stepRange
+            line(range.lowerBound == range.upperBound
+                 ? "  step \(range.lowerBound) for every parameter"
+                 : "  step from \(range.lowerBound) to \(range.upperBound) across parameters")
+            let decayRule = summary.decayFollowsDefault ? " (matrices decay, vectors do not)" : ""
+            line("  weight decay on \(summary.decaying.count) of \(reader.specs.count) parameters\(decayRule)")
+            if !summary.decayFollowsDefault {
+                line("    decaying: " + summary.decaying.joined(separator: ", "))
+            }
+            line()
+
+            let s = reader.schedule
+            var schedule = "schedule: \(s.kind.rawValue), peak_lr \(real(s.peakLR)), min_lr \(real(s.minLR)), warmup_steps \(s.warmupSteps), total_steps \(s.totalSteps)"
+            if s.kind == .wsd { schedule += ", decay_steps \(s.decaySteps)" }
+            if let start = s.rewarmStart, let steps = s.rewarmSteps { schedule += ", re-warmup over steps \(start)..<\(start + steps)" }
+            line(schedule)
+            line("  lr at step \(reader.trainer.step) (the next update): \(real(summary.nextLearningRate))")
+            line()
+
+            let t = reader.trainer
+            line("trainer: step \(t.step), tokens_seen \(grouped(t.tokensSeen)), batch_size \(t.batchSize), seq_len \(t.seqLen), seed \(t.seed), data_cursor \(grouped(t.dataCursor))")
+            line("  rng_state: \(t.rngState.count) bytes of \(t.generator)")
+            line()
+
+            let h = reader.history
+            if let firstLoss = h.loss.first, let lastLoss = h.loss.last, let firstStep = h.step.first, let lastStep = h.step.last {
+                line("history: \(h.count) entries, steps \(firstStep)...\(lastStep), loss \(String(format: "%.4f", firstLoss)) -> \(String(format: "%.4f", lastLoss))")
+            } else {
+                line("history: empty")
+            }
+            line()
         }
-        line()
 
         line("provenance: \(reader.provenance.count) record(s)")
         for (index, record) in reader.provenance.enumerated() {

@@ -8,14 +8,7 @@ enum InspectJSON {
     static func document(_ reader: CheckpointReader, statistics: [(StoredTensorInfo, TensorStatistics)]?, verification: VerificationReport?) throws(JSONOutputError) -> String {
         let c = reader.config, o = reader.optimizer, s = reader.schedule, t = reader.trainer, h = reader.history
         let summary = reader.summary
-        let config: [String: JSONValue] = [
-            "family": .string(c.family.rawValue), "vocab_size": int(c.vocabSize), "hidden_size": int(c.hiddenSize),
-            "num_layers": int(c.numLayers), "num_heads": int(c.numHeads), "num_kv_heads": int(c.numKVHeads),
-            "head_dim": int(c.headDim), "intermediate_size": int(c.intermediateSize), "max_position": int(c.maxPosition),
-            "norm": .string(c.norm.rawValue), "norm_eps": real(c.normEps), "activation": .string(c.activation.rawValue),
-            "position": .string(c.position.rawValue), "rope_theta": real(c.ropeTheta),
-            "tie_embeddings": .bool(c.tieEmbeddings), "attention_bias": .bool(c.attentionBias), "mlp_bias": .bool(c.mlpBias),
-        ]
+        let config = configObject(c)
         let tensors: [JSONValue] = reader.tensors.map { info in
             .object([
                 "path": .string(info.path), "parameter": .string(info.parameter), "role": .string(info.role.rawValue),
@@ -39,8 +32,9 @@ enum InspectJSON {
             "file": .string(reader.path),
             "format_version": int(reader.formatVersion),
             "growkit_version": reader.growkitVersion.map(JSONValue.string) ?? .null,
-            "config": .object(config),
+            "config": config,
             "parameter_count": int(summary.parameterCount),
+            "weights_only": .bool(reader.isWeightsOnly),
             "tensors": .array(tensors),
             "optimizer": .object([
                 "type": .string("adamw"), "lr": real(o.lr), "beta1": real(o.beta1), "beta2": real(o.beta2),
@@ -60,16 +54,12 @@ enum InspectJSON {
                 "first_step": h.step.first.map(int) ?? .null, "last_step": h.step.last.map(int) ?? .null,
                 "first_loss": h.loss.first.map(real) ?? .null, "last_loss": h.loss.last.map(real) ?? .null,
             ]),
-            "provenance": .array(reader.provenance.map { record in
-                .object([
-                    "operator": .string(record.operatorName), "arguments": .object(record.arguments),
-                    "source": record.source.map(JSONValue.string) ?? .null,
-                    "source_sha256": record.sourceSHA256.map(JSONValue.string) ?? .null,
-                    "verification": record.verification ?? .null, "tool_version": .string(record.toolVersion),
-                    "time": .string(record.time),
-                ])
-            }),
+            "provenance": .array(reader.provenance.map(recordObject)),
         ]
+        if reader.isWeightsOnly {
+            // Nothing stored: null rather than the defaults a reader fills in.
+            for key in ["optimizer", "schedule", "trainer", "history"] { document[key] = .null }
+        }
         if let statistics {
             document["statistics"] = .array(statistics.map { info, s in
                 .object([
@@ -90,6 +80,27 @@ enum InspectJSON {
         }
         // real() maps non-finite numbers to null, so this only fails on a bug; it then says so.
         return try JSONOutput.string(JSONValue.object(document), command: "growkit inspect")
+    }
+
+    static func configObject(_ c: ModelConfig) -> JSONValue {
+        .object([
+            "family": .string(c.family.rawValue), "vocab_size": int(c.vocabSize), "hidden_size": int(c.hiddenSize),
+            "num_layers": int(c.numLayers), "num_heads": int(c.numHeads), "num_kv_heads": int(c.numKVHeads),
+            "head_dim": int(c.headDim), "intermediate_size": int(c.intermediateSize), "max_position": int(c.maxPosition),
+            "norm": .string(c.norm.rawValue), "norm_eps": real(c.normEps), "activation": .string(c.activation.rawValue),
+            "position": .string(c.position.rawValue), "rope_theta": real(c.ropeTheta),
+            "tie_embeddings": .bool(c.tieEmbeddings), "attention_bias": .bool(c.attentionBias), "mlp_bias": .bool(c.mlpBias),
+        ])
+    }
+
+    static func recordObject(_ record: ProvenanceRecord) -> JSONValue {
+        .object([
+            "operator": .string(record.operatorName), "arguments": .object(record.arguments),
+            "source": record.source.map(JSONValue.string) ?? .null,
+            "source_sha256": record.sourceSHA256.map(JSONValue.string) ?? .null,
+            "verification": record.verification ?? .null, "tool_version": .string(record.toolVersion),
+            "time": .string(record.time),
+        ])
     }
 
     static func int(_ value: Int) -> JSONValue { .number(Double(value)) }

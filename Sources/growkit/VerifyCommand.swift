@@ -73,8 +73,8 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         if gradients { return try runGradients() }
         if let steps { return try runSteps(steps) }
-        let smallReader = try CheckpointReader(path: small)
-        let grownReader = try CheckpointReader(path: grown)
+        let smallReader = try StateSource(path: small)
+        let grownReader = try StateSource(path: grown)
         let names = ModelNames(source: small, grown: grown)
         let seqLen = tokens.seqLen ?? FunctionPreservation.defaultSeqLen(smallReader.config, grownReader.config)
         // Cheap checks (family, vocabulary, positions) before any data or weight is read.
@@ -85,7 +85,7 @@ struct VerifyCommand: ParsableCommand {
         var notes = claim.sizeMismatches(source: smallReader.config, grown: grownReader.config)
             .map { "\($0): \(small) may not be the state \(grown) was grown from" }
         if let expected = grownReader.provenance.last?.sourceSHA256, claim.showsGrowth,
-           try SHA256.hex(ofFile: small) != expected {
+           try smallReader.checksum() != expected {
             notes.append("the SHA-256 of \(small) differs from source_sha256 in \(grown)'s growth record: it may not be the state \(grown) was grown from")
         }
 

@@ -6,8 +6,8 @@ import GrowkitVerify
 /// `growkit verify --gradients SMALL GROWN`: loads, calls ``GradientConsistency``, prints.
 extension VerifyCommand {
     func runGradients() throws {
-        let smallReader = try CheckpointReader(path: small)
-        let grownReader = try CheckpointReader(path: grown)
+        let smallReader = try StateSource(path: small)
+        let grownReader = try StateSource(path: grown)
         let names = ModelNames(source: small, grown: grown)
         let seqLen = tokens.seqLen ?? FunctionPreservation.defaultSeqLen(smallReader.config, grownReader.config)
         try FunctionPreservation.checkCompatibility(source: smallReader.config, grown: grownReader.config, seqLen: seqLen, names: names)
@@ -15,20 +15,25 @@ extension VerifyCommand {
             source: smallReader.config, grown: grownReader.config, provenance: grownReader.provenance, names: names)
         let (batches, input) = try loadBatches(vocabSize: smallReader.config.vocabSize, seqLen: seqLen)
         var notes: [String] = []
-        if let expected = grownReader.provenance.last?.sourceSHA256, try SHA256.hex(ofFile: small) != expected {
+        if let expected = grownReader.provenance.last?.sourceSHA256, try smallReader.checksum() != expected {
             notes.append("the SHA-256 of \(small) differs from source_sha256 in \(grown)'s growth record: it may not be the state \(grown) was grown from")
         }
         let source = try FunctionPreservation.weights(smallReader.config, smallReader.parameters(), small)
         let grownWeights = try FunctionPreservation.weights(grownReader.config, grownReader.parameters(), grown)
-        func moments(_ reader: CheckpointReader) -> (String) throws(VerifyError) -> AdamParameterState {
+        // A weights-only side (or a Hugging Face model) has no moments: gradients only, and the report says so.
+        let checkMoments = !smallReader.isWeightsOnly && !grownReader.isWeightsOnly
+        func moments(_ source: StateSource) -> (String) throws(VerifyError) -> AdamParameterState {
             { name throws(VerifyError) in
+                guard case .checkpoint(let reader) = source else {
+                    throw .unreadable(message: StateError.weightsOnly(file: source.path, asked: "Adam moments of \(name)").description)
+                }
                 do throws(StateError) { return try reader.moments(named: name) } catch { throw .unreadable(message: error.description) }
             }
         }
         let progress = TerminalProgress(plainLines: false)
         let result = try GradientConsistency.check(
             plan: plan, optimizer: optimizer, claimedExact: growth.exact, source: source, grown: grownWeights,
-            sourceMoments: moments(smallReader), grownMoments: moments(grownReader), batches: batches,
+            sourceMoments: moments(smallReader), grownMoments: moments(grownReader), checkMoments: checkMoments, batches: batches,
             tolerance: GradientTolerance(gradient: gradientRtol.value), perTensor: all, names: names
         ) { step in
             progress.update("verify --gradients: \(step.phase) (\(step.done)/\(step.total) tensors)",
@@ -66,6 +71,9 @@ struct GradientsReport: Encodable {
         lines.append(String(format: "loss     small %.6f  grown %.6f", r.sourceLoss, r.grownLoss))
         lines.append(String(format: "tolerance |g' - s g| <= %.0e x the tensor's gradient RMS (at least its group's); moments %.0e relative",
                             r.tolerance.gradient, r.tolerance.moments))
+        if !r.momentsChecked {
+            lines.append("moments  not checked: a side is weights only (no Adam moments); gradients only")
+        }
         let width = max(16, r.rows.map(\.group.count).max() ?? 0)
         func pad(_ text: String, _ n: Int) -> String { text.padding(toLength: max(n, text.count), withPad: " ", startingAt: 0) }
         lines.append(pad("group", width) + "  tensors   entries     fresh  grad err   exp_avg  exp_avg_sq  mismatches")
@@ -85,7 +93,7 @@ struct GradientsReport: Encodable {
         for note in notes { lines.append("note     \(note)") }
         switch r.verdict {
         case .consistent:
-            lines.append("result   PASS: every gradient is s times its source's and the moments carry the same s")
+            lines.append("result   PASS: every gradient is s times its source's" + (r.momentsChecked ? " and the moments carry the same s" : " (moments not checked: weights only)"))
         case .inconsistent:
             lines.append("result   FAIL: \(r.failureSummary ?? "")")
         case .approximateByDesign:

@@ -8,8 +8,8 @@ import GrowkitVerify
 /// ``TrainingDynamics``, writes the final states only with `--out-dir`, prints.
 extension VerifyCommand {
     func runSteps(_ steps: Int) throws {
-        let smallReader = try CheckpointReader(path: small)
-        let grownReader = try CheckpointReader(path: grown)
+        let smallReader = try StateSource(path: small)
+        let grownReader = try StateSource(path: grown)
         let names = ModelNames(source: small, grown: grown)
         // Cheap checks (family, vocabulary, provenance) before any tensor or data is read.
         try TrainingDynamics.checkDerived(source: smallReader.config, grown: grownReader.config,

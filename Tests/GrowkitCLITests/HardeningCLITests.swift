@@ -75,7 +75,8 @@ func runGrowkitOrKill(_ arguments: [String], after seconds: Double = 60, current
 
     @Test func aFolderIsNamedOnceAndPlainly() throws {
         let (run, _) = try runGrowkitOrKill(["inspect", fixturesFolder.path], after: 30)
-        expectCleanFailure(run, mentioning: ["\(fixturesFolder.path) is a folder, not a regular file"])
+        // A folder is read as a Hugging Face model (issue 13 item 4): one sentence saying it is not one.
+        expectCleanFailure(run, mentioning: ["\(fixturesFolder.path): the folder has neither model.safetensors"])
         #expect(!run.stderr.contains(": /:"), "\(run.stderr)")
     }
 

@@ -38,18 +38,22 @@ struct HuggingFaceConversionTests {
         #expect(bits(ours) == rounded)
     }
 
-    @Test func convertToStateWritesFormatV1WithFreshMomentsAndProvenance() throws {
+    @Test func convertToStateWritesAWeightsOnlyStateWithProvenance() throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
         let out = folder.file("gpt2.h5")
         try HuggingFaceConversion.toCheckpoint(input: hfFolderFixtures + "/gpt2_tied", output: out, toolVersion: "test")
         let reader = try CheckpointReader(path: out)
         #expect(bits(try reader.parameters()) == bits(try parameters(ofCheckpoint: fixtures + "/hf/gpt2_tied.h5")))
-        #expect(reader.trainer.step == 0 && reader.schedule.kind == .constant && reader.history.count == 0)
-        let moments = try reader.moments(named: "model.layers.0.self_attn.q_proj.weight")
+        #expect(reader.isWeightsOnly)
+        #expect(reader.tensors.allSatisfy { $0.role == .parameter } && reader.tensors.count == reader.specs.count)
+        #expect(throws: StateError.self) { try reader.moments(named: "model.layers.0.self_attn.q_proj.weight") }
+        // readAll gives fresh moments: zero, step 0, matrices decay and vectors do not.
+        let state = try reader.readAll()
+        let moments = try #require(state.optimizerState["model.layers.0.self_attn.q_proj.weight"])
         #expect(moments.step == 0 && moments.expAvg.data.allSatisfy { $0 == 0 } && moments.expAvgSq.data.allSatisfy { $0 == 0 })
         #expect(moments.applyWeightDecay)
-        #expect(try !reader.moments(named: "model.norm.weight").applyWeightDecay)
+        #expect(state.optimizerState["model.norm.weight"]?.applyWeightDecay == false)
         let record = try #require(reader.provenance.last)
         #expect(record.operatorName == "convert" && record.source == hfFolderFixtures + "/gpt2_tied")
         #expect(record.sourceSHA256?.count == 64)
