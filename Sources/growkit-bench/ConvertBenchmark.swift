@@ -82,7 +82,7 @@ enum ConvertBenchmark {
         }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         let convert = median(convertTimes), plain = median(copyTimes), plain3 = median(copy3Times), read = median(readTimes)
-        print(String(format: "convert to growkit HDF5: %.2f s (%.0f MB/s of input; state %.0f MB with zero moments)", convert, bytes / convert / 1e6, stateBytes / 1e6))
+        print(String(format: "convert to growkit HDF5: %.2f s (%.0f MB/s of input; weights-only state %.0f MB)", convert, bytes / convert / 1e6, stateBytes / 1e6))
         print(String(format: "convert CPU time (both threads): %.2f s", median(convertCPU)))
         print(String(format: "plain copy of model.safetensors (read, write, fsync): %.2f s (%.0f MB/s)", plain, bytes / plain / 1e6))
         print(String(format: "plain copy of as many bytes as the state holds: %.2f s", plain3))
