@@ -163,6 +163,9 @@ struct GrowCommand: ParsableCommand {
     func run() throws {
         let source = try StateSource(path: input)
         let weightsOnly = source.isWeightsOnly
+        if weightsOnly && optimizer == .carry {
+            throw ValidationError("\(input) is weights only: it has no AdamW state to carry; drop --optimizer carry or pass --optimizer reset (the output is then weights only)")
+        }
         let plan = try GrowthPlan(source: source.config, depth: try depth.map(OperatorSyntax.depth),
                                   width: try width.map(OperatorSyntax.width), seed: seed)
         let transfer = optimizer ?? plan.defaultOptimizer

@@ -121,6 +121,18 @@ import Testing
         #expect(try bytes(llama) == before)
     }
 
+    /// Carrying moments needs moments: a weights-only input (a Hugging Face folder) says so.
+    @Test func carryingFromAWeightsOnlyInputIsRefused() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = fixturesFolder.appendingPathComponent("hf-folders/gpt2_tied").path + "/"
+        let out = folder.appendingPathComponent("out.h5").path
+        let run = try runGrowkit(["grow", input, out, "--depth", "identity:2", "--optimizer", "carry"])
+        expectCleanFailure(run, mentioning: ["weights only", "--optimizer reset"])
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(try runGrowkit(["grow", input, out, "--depth", "identity:2", "--optimizer", "reset"]).status == 0)
+    }
+
     @Test func outputEqualToInputIsRefused() throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
