@@ -21,6 +21,15 @@ public struct TensorProgress: Sendable {
     /// Bytes (before compression) read so far and in all.
     public var bytesDone: Int
     public var bytesTotal: Int
+
+    /// For a pass over tensors of the caller's own (`grow` writing its output).
+    public init(index: Int, count: Int, path: String, bytesDone: Int, bytesTotal: Int) {
+        self.index = index
+        self.count = count
+        self.path = path
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+    }
 }
 
 extension CheckpointReader {

@@ -1,4 +1,3 @@
-import Foundation
 import GrowkitState
 import GrowkitStorage
 #if canImport(Glibc)
@@ -54,7 +53,7 @@ public enum HuggingFaceConversion {
         // The input's SHA-256 on a thread of its own while the tensors stream (a third of the
         // time of a GPT-2 124M conversion when it ran first); the record is completed at commit.
         let (path, files) = (model.path, model.sourceFiles)
-        let digest = BackgroundResult { () -> Result<String, HuggingFaceError> in
+        let digest = BackgroundResult<String, HuggingFaceError> {
             do throws(HuggingFaceError) { return .success(try checksum(path: path, sourceFiles: files)) } catch { return .failure(error) }
         }
         defer { _ = try? digest.value() }  // never exit under a thread still hashing
@@ -114,24 +113,5 @@ public enum HuggingFaceConversion {
                 throw .state(error)
             }
         }, progress: progress)
-    }
-}
-
-/// A value computed on a thread of its own; ``value()`` waits for it (and may be called again).
-final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
-    private var result: Result<Value, HuggingFaceError>? = nil
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ compute: @escaping @Sendable () -> Result<Value, HuggingFaceError>) {
-        Thread.detachNewThread { [self] in
-            result = compute()
-            done.signal()
-        }
-    }
-
-    func value() throws(HuggingFaceError) -> Value {
-        done.wait()
-        done.signal()
-        return try result!.get()
     }
 }

@@ -185,7 +185,7 @@ struct GrowCommand: ParsableCommand {
         let sourceMetadata = source.metadata
         // The input's SHA-256 is computed on another thread while the tensors stream;
         // the record is completed before commit.
-        let checksum = BackgroundChecksum(source: source)
+        let checksum = backgroundChecksum(source)
         // Every exit waits for the hashing thread: a process exiting under a thread still in
         // OpenSSL or HDF5 can crash in the libraries' shutdown (seen on a refused output).
         defer { _ = try? checksum.value() }
@@ -246,11 +246,9 @@ struct GrowCommand: ParsableCommand {
                     throw .state(error)
                 }
                 bytes += 4 * recipe.spec.elementCount
+                progress.update("grow", TensorProgress(index: done, count: components.count * plan.recipes.count,
+                                                       path: recipe.spec.name, bytesDone: bytes, bytesTotal: totalBytes))
                 done += 1
-                let rate = Double(bytes) / progress.elapsedSeconds
-                progress.update(String(format: "grow: tensor %d/%d, %.1f MB/s, ETA %.0f s", done, components.count * plan.recipes.count,
-                                       rate / 1e6, Double(totalBytes - bytes) / max(rate, 1)),
-                                fraction: Double(bytes) / Double(max(totalBytes, 1)))
             }
             try plan.run(optimizer: transfer, components: components, read: read, sourceOptimizerState: sourceState, write: write)
             record.sourceSHA256 = try checksum.value()
@@ -279,50 +277,27 @@ extension TensorComponent {
     }
 }
 
-/// A file's SHA-256 computed on a thread of its own.
-final class BackgroundChecksum: @unchecked Sendable {
-    private var result: Result<String, StateError>? = nil
-    private let done = DispatchSemaphore(value: 0)
-
-    private init(_ compute: @escaping @Sendable () -> Result<String, StateError>) {
-        Thread.detachNewThread { [self] in
-            result = compute()
-            done.signal()
-        }
-    }
-
-    convenience init(path: String) {
-        self.init { () -> Result<String, StateError> in
+/// A state's SHA-256 computed on a thread of its own: a checkpoint's file digest, or a
+/// Hugging Face model's (``HuggingFaceConversion/checksum(_:)``). The thread holds a path or
+/// the Hugging Face model (plain file descriptors), never a checkpoint reader: an HDF5 handle
+/// released on that thread could race the library's shutdown when the command fails and exits.
+func backgroundChecksum(_ source: StateSource) -> BackgroundResult<String, StateError> {
+    switch source {
+    case .checkpoint(let reader):
+        let path = reader.path
+        return BackgroundResult {
             do throws(StateError) { return .success(try SHA256.hex(ofFile: path)) } catch { return .failure(error) }
         }
-    }
-
-    /// A checkpoint's file digest, or a Hugging Face model's (``HuggingFaceConversion/checksum(_:)``).
-    /// The thread holds a path or the Hugging Face model (plain file descriptors), never a
-    /// checkpoint reader: an HDF5 handle released on that thread could race the library's
-    /// shutdown when the command fails and exits.
-    convenience init(source: StateSource) {
-        switch source {
-        case .checkpoint(let reader):
-            self.init(path: reader.path)
-        case .huggingFace(let model):
-            nonisolated(unsafe) let model = model
-            self.init { () -> Result<String, StateError> in
-                do throws(HuggingFaceError) {
-                    return .success(try HuggingFaceConversion.checksum(model))
-                } catch {
-                    if case .state(let state) = error { return .failure(state) }
-                    return .failure(.invalidValue(file: model.path, object: "the model files", problem: "cannot be checksummed (\(error))"))
-                }
+    case .huggingFace(let model):
+        nonisolated(unsafe) let model = model
+        return BackgroundResult {
+            do throws(HuggingFaceError) {
+                return .success(try HuggingFaceConversion.checksum(model))
+            } catch {
+                if case .state(let state) = error { return .failure(state) }
+                return .failure(.invalidValue(file: model.path, object: "the model files", problem: "cannot be checksummed (\(error))"))
             }
         }
-    }
-
-    /// Waits for the digest.
-    func value() throws(StateError) -> String {
-        done.wait()
-        done.signal()
-        return try result!.get()
     }
 }
 
