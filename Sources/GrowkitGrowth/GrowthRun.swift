@@ -123,17 +123,31 @@ extension GrowthPlan {
 }
 
 extension GrowthPlan {
-    /// The whole grown state in memory (small models: tests, the demo). Large states
-    /// stream with ``run(optimizer:read:write:)``.
+    /// The whole grown state in memory (small models: tests, the demo), through the same
+    /// ``run(optimizer:components:read:sourceOptimizerState:write:)`` that streams large ones.
     public func apply(to state: TrainingState, optimizer: OptimizerTransfer, schedule: ScheduleTransform,
                       record: ProvenanceRecord) -> TrainingState {
+        var made: [String: [TensorComponent: Tensor]] = [:]
+        var steps: [String: (step: Int, applyWeightDecay: Bool)] = [:]
+        func read(_ name: String, _ component: TensorComponent) -> Tensor {
+            switch component {
+            case .value: state.parameters[name]!
+            case .expAvg: state.optimizerState[name]!.expAvg
+            case .expAvgSq: state.optimizerState[name]!.expAvgSq
+            }
+        }
+        run(optimizer: optimizer, read: read,
+            sourceOptimizerState: { (state.optimizerState[$0]!.step, state.optimizerState[$0]!.applyWeightDecay) },
+            write: { recipe, component, tensor, step, decay in
+                made[recipe.spec.name, default: [:]][component] = tensor
+                steps[recipe.spec.name] = (step, decay)
+            })
         var parameters: [String: Tensor] = [:]
         var optimizerState: [String: AdamParameterState] = [:]
-        for recipe in recipes {
-            let source = recipe.source.map { (state.parameters[$0]!, state.optimizerState[$0]!) }
-            let reference = recipe.fill == .random ? recipe.randomReference.flatMap { state.parameters[$0] } : nil
-            (parameters[recipe.spec.name], optimizerState[recipe.spec.name]) =
-                recipe.apply(source: source, reference: reference, optimizer: optimizer)
+        for (name, tensors) in made {
+            parameters[name] = tensors[.value]!
+            optimizerState[name] = AdamParameterState(expAvg: tensors[.expAvg]!, expAvgSq: tensors[.expAvgSq]!,
+                                                      step: steps[name]!.step, applyWeightDecay: steps[name]!.applyWeightDecay)
         }
         return TrainingState(metadata: grownMetadata(state.metadata, schedule: schedule, record: record),
                              parameters: parameters, optimizerState: optimizerState)

@@ -22,22 +22,6 @@ public enum TensorComponent: String, Sendable, Hashable, CaseIterable {
 }
 
 extension TensorRecipe {
-    /// Makes the grown tensor and its AdamW state from its source's (all three at once).
-    ///
-    /// - Parameters:
-    ///   - source: the value and AdamW state of ``source`` (ignored when `source` is `nil`).
-    ///   - reference: the tensor named ``randomReference``, whose RMS sets the spread of random fills.
-    ///   - optimizer: ``OptimizerTransfer/reset`` leaves every moment zero and the step 0.
-    public func apply(source state: (value: Tensor, state: AdamParameterState)?, reference: Tensor?,
-                      optimizer: OptimizerTransfer) -> (Tensor, AdamParameterState) {
-        let value = make(.value, from: state?.value, reference: reference, optimizer: optimizer)
-        let expAvg = make(.expAvg, from: state?.state.expAvg, reference: nil, optimizer: optimizer)
-        let expAvgSq = make(.expAvgSq, from: state?.state.expAvgSq, reference: nil, optimizer: optimizer)
-        return (value, AdamParameterState(expAvg: expAvg, expAvgSq: expAvgSq,
-                                          step: step(sourceStep: state?.state.step, optimizer: optimizer),
-                                          applyWeightDecay: applyWeightDecay(source: state?.state.applyWeightDecay)))
-    }
-
     /// The grown parameter's AdamW step: the source's when any entry carries its moments,
     /// else 0. torch keeps one step per tensor, so a tensor with both carried and new
     /// entries keeps the source's step (docs/GROWTH.md, "Moments").
