@@ -86,16 +86,7 @@ enum GrowBenchmark {
         let metadata = RandomState.fixtureMetadata(config: config, seed: 1, arguments: [:], toolVersion: "bench",
                                                    time: ProvenanceRecord.now())
         unlink(path)
-        let writer = try CheckpointWriter(path: path, metadata: metadata, toolVersion: "bench")
-        for (index, spec) in config.parameters().enumerated() {
-            let n = spec.elementCount
-            let moments = AdamParameterState(expAvg: Tensor(shape: spec.shape, data: StateBenchmark.values(n, 1)),
-                                             expAvgSq: Tensor(shape: spec.shape, data: StateBenchmark.values(n, 2)),
-                                             step: 40, applyWeightDecay: spec.defaultWeightDecay)
-            try writer.write(parameter: spec.name, value: Tensor(shape: spec.shape, data: StateBenchmark.values(n, index)),
-                             state: moments)
-        }
-        try writer.commit()
+        try StateBenchmark.write(config, metadata: metadata, to: path)
     }
 
     /// Runs `path arguments` and returns its wall time and peak RSS (bytes); its output is discarded.
@@ -123,14 +114,14 @@ enum GrowBenchmark {
         let start = BenchClock.wall()
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw StorageBenchmark.BenchError("open \(path)") }
+        defer { close(fd) }
         var left = bytes
         while left > 0 {
             let n = min(left, block.count)
-            guard block.withUnsafeBytes({ write(fd, $0.baseAddress, n) }) == n else { close(fd); throw StorageBenchmark.BenchError("write") }
+            try block.withUnsafeBytes { try StorageBenchmark.writeAll(fd, $0.baseAddress!, n) }
             left -= n
         }
-        guard fsync(fd) == 0 else { close(fd); throw StorageBenchmark.BenchError("fsync") }
-        close(fd)
+        guard fsync(fd) == 0 else { throw StorageBenchmark.BenchError("fsync") }
         return BenchClock.wall() - start
     }
 }

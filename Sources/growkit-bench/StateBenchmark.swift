@@ -46,6 +46,20 @@ enum StateBenchmark {
         (0..<count).map { Float(($0 &* 2654435761 &+ salt) % 1000) * 1e-4 }
     }
 
+    /// A state of `config` with ``values(_:_:)`` for weights and moments (step 40), written
+    /// one tensor at a time through `CheckpointWriter`.
+    static func write(_ config: ModelConfig, metadata: CheckpointMetadata, to path: String) throws {
+        let writer = try CheckpointWriter(path: path, metadata: metadata, toolVersion: "bench")
+        for (index, spec) in config.parameters().enumerated() {
+            let n = spec.elementCount
+            let moments = AdamParameterState(expAvg: Tensor(shape: spec.shape, data: values(n, 1)),
+                                             expAvgSq: Tensor(shape: spec.shape, data: values(n, 2)),
+                                             step: 40, applyWeightDecay: spec.defaultWeightDecay)
+            try writer.write(parameter: spec.name, value: Tensor(shape: spec.shape, data: values(n, index)), state: moments)
+        }
+        try writer.commit()
+    }
+
     static func measure(folder: String, layers: Int) throws {
         let config = ModelConfig.gpt2(vocabSize: 50257, hiddenSize: 768, numLayers: layers, numHeads: 12, maxPosition: 1024)
         let specs = config.parameters()
@@ -59,17 +73,7 @@ enum StateBenchmark {
         }
         print("state: GPT-2 124M shapes, \(layers) layers, \(config.parameterCount) parameters, 3 tensors each, \(String(format: "%.2f", bytes / 1e9)) GB")
 
-        let writeState = try seconds {
-            let writer = try CheckpointWriter(path: statePath, metadata: metadata, toolVersion: "bench")
-            for (index, spec) in specs.enumerated() {
-                let n = spec.elementCount
-                let moments = AdamParameterState(expAvg: Tensor(shape: spec.shape, data: values(n, 1)),
-                                                 expAvgSq: Tensor(shape: spec.shape, data: values(n, 2)),
-                                                 step: 40, applyWeightDecay: spec.defaultWeightDecay)
-                try writer.write(parameter: spec.name, value: Tensor(shape: spec.shape, data: values(n, index)), state: moments)
-            }
-            try writer.commit()
-        }
+        let writeState = try seconds { try write(config, metadata: metadata, to: statePath) }
         let writeBase = try seconds {
             let writer = try AtomicHDF5Writer(destination: basePath)
             for (index, spec) in specs.enumerated() {
