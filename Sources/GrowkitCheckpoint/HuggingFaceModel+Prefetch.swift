@@ -7,6 +7,11 @@ extension HuggingFaceModel {
     /// and GPT-2's transposes overlap the caller's writes. At most `depth + 1` tensors (plus the
     /// fused `c_attn` being split) are alive. `body` stays on the calling thread, so it may use
     /// HDF5. An error on either side stops both; the first one is thrown.
+    ///
+    /// The arrays `body` has finished with go back to the reading thread, which fills the next
+    /// parameter of the same element count into one instead of a new allocation (GPT-2 and
+    /// Llama repeat a handful of shapes per layer). If `body` kept a tensor, the array is shared
+    /// and copy-on-write gives the reader a new one, so a kept tensor never changes.
     public func forEachParameterPrefetching(
         depth: Int = 2, _ body: (ParameterSpec, Tensor) throws(HuggingFaceError) -> Void
     ) throws(HuggingFaceError) {
@@ -14,7 +19,8 @@ extension HuggingFaceModel {
         let model = UncheckedBox(self)
         let producer = Thread {
             do throws(HuggingFaceError) {
-                try model.value.forEachParameter { (spec, tensor) throws(HuggingFaceError) in
+                var buffers = ReadBuffers(recycled: pipe.spare(count:))
+                try model.value.forEachParameter(buffers: &buffers) { (spec, tensor) throws(HuggingFaceError) in
                     guard pipe.put((spec, tensor)) else { throw .invalidPath(path: model.value.path, problem: "cancelled") }
                 }
                 pipe.finish(nil)
@@ -27,6 +33,7 @@ extension HuggingFaceModel {
         defer { pipe.cancelAndWait() }
         while let (spec, tensor) = pipe.take() {
             try body(spec, tensor)
+            pipe.giveBack((consume tensor).data)  // no reference left here, so the reader can write in place
         }
         if let failure = pipe.failure { throw failure }
     }
@@ -45,6 +52,8 @@ private final class ParameterPipe: @unchecked Sendable {
     private var finished = false
     private var cancelled = false
     private let capacity: Int
+    /// Arrays the consumer has finished with, oldest first; at most `capacity + 1` are kept.
+    private var spares: [[Float]] = []
     private(set) var failure: HuggingFaceError?
 
     init(capacity: Int) { self.capacity = capacity }
@@ -71,6 +80,22 @@ private final class ParameterPipe: @unchecked Sendable {
         return item
     }
 
+    /// Keeps `array` for ``spare(count:)``, dropping the oldest spare beyond the bound.
+    func giveBack(_ array: [Float]) {
+        condition.lock()
+        defer { condition.unlock() }
+        spares.append(array)
+        if spares.count > capacity + 1 { spares.removeFirst() }
+    }
+
+    /// A spare array of exactly `count` elements, or nil.
+    func spare(count: Int) -> [Float]? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let index = spares.firstIndex(where: { $0.count == count }) else { return nil }
+        return spares.remove(at: index)
+    }
+
     func finish(_ error: HuggingFaceError?) {
         condition.lock()
         if !cancelled { failure = error }
@@ -84,6 +109,7 @@ private final class ParameterPipe: @unchecked Sendable {
         condition.lock()
         cancelled = true
         items.removeAll()
+        spares.removeAll()
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()

@@ -105,19 +105,14 @@ enum TensorLayout {
         }
     }
 
-    /// Columns `c0 ..< c0 + width` of `[rows, cols]`, transposed: `[width, rows]`.
-    static func columnsTransposed(_ src: [Float], rows: Int, cols: Int, from c0: Int, width: Int) -> [Float] {
-        guard rows * width > 0 else { return [] }
-        return [Float](unsafeUninitializedCapacity: rows * width) { out, initialized in
-            src.withUnsafeBufferPointer { s in
-                transpose(s.baseAddress! + c0, srcStride: cols, rows: rows, cols: width, into: out.baseAddress!, dstStride: rows)
-            }
-            initialized = rows * width
-        }
-    }
-
     /// `[rows, cols]` -> `[cols, rows]`.
     static func transposed(_ src: [Float], rows: Int, cols: Int) -> [Float] {
-        columnsTransposed(src, rows: rows, cols: cols, from: 0, width: cols)
+        guard rows * cols > 0 else { return [] }
+        return [Float](unsafeUninitializedCapacity: rows * cols) { out, initialized in
+            src.withUnsafeBufferPointer { s in
+                transpose(s.baseAddress!, srcStride: cols, rows: rows, cols: cols, into: out.baseAddress!, dstStride: rows)
+            }
+            initialized = rows * cols
+        }
     }
 }

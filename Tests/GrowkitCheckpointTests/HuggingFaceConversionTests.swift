@@ -233,6 +233,17 @@ struct HuggingFacePrefetchTests {
         #expect(plain.map(\.0) == prefetched.map(\.0) && plain.map(\.1) == prefetched.map(\.1))
     }
 
+    /// The reader refills arrays the body has finished with; one the body kept must not change.
+    @Test func tensorsTheBodyKeepsAreNeverOverwrittenByLaterReads() throws {
+        for fixture in ["gpt2_tied", "llama_gqa_bf16_sharded"] {
+            let model = try HuggingFaceModel(path: hfFolderFixtures + "/" + fixture)
+            var plain: [[UInt32]] = [], kept: [Tensor] = []
+            try model.forEachParameter { _, t in plain.append(t.data.map(\.bitPattern)) }
+            try model.forEachParameterPrefetching(depth: 1) { _, t in kept.append(t) }
+            #expect(kept.map { $0.data.map(\.bitPattern) } == plain, "\(fixture)")
+        }
+    }
+
     @Test func aFileTruncatedAfterOpeningIsAnErrorNotAHang() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
