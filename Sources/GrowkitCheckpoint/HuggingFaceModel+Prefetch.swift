@@ -8,14 +8,17 @@ extension HuggingFaceModel {
     /// fused `c_attn` being split) are alive. `body` stays on the calling thread, so it may use
     /// HDF5. An error on either side stops both; the first one is thrown.
     ///
-    /// The arrays `body` has finished with go back to the reading thread, which fills the next
+    /// The arrays `body` has finished with go back to the reading thread, which fills a later
     /// parameter of the same element count into one instead of a new allocation (GPT-2 and
-    /// Llama repeat a handful of shapes per layer). If `body` kept a tensor, the array is shared
-    /// and copy-on-write gives the reader a new one, so a kept tensor never changes.
+    /// Llama repeat a handful of shapes per layer). Spare arrays are kept only while a later
+    /// parameter has their count and up to the bytes of the largest parameter in all, so memory
+    /// stays within twice the largest parameter plus the tensors in flight. If `body` kept a
+    /// tensor, the array is shared and copy-on-write gives the reader a new one, so a kept
+    /// tensor never changes.
     public func forEachParameterPrefetching(
         depth: Int = 2, _ body: (ParameterSpec, Tensor) throws(HuggingFaceError) -> Void
     ) throws(HuggingFaceError) {
-        let pipe = ParameterPipe(capacity: max(1, depth))
+        let pipe = ParameterPipe(capacity: max(1, depth), counts: specs.map(\.elementCount))
         let model = UncheckedBox(self)
         let producer = Thread {
             do throws(HuggingFaceError) {
@@ -52,11 +55,25 @@ private final class ParameterPipe: @unchecked Sendable {
     private var finished = false
     private var cancelled = false
     private let capacity: Int
-    /// Arrays the consumer has finished with, oldest first; at most `capacity + 1` are kept.
+    /// The index of the last item of each element count.
+    private let lastItem: [Int: Int]
+    /// The most elements spare arrays hold together: the largest item's.
+    private let spareBudget: Int
+    /// Items handed to the consumer so far.
+    private var taken = 0
+    /// Arrays the consumer has finished with, oldest first.
     private var spares: [[Float]] = []
+    private var spareElements = 0
     private(set) var failure: HuggingFaceError?
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// `counts`: the element count of each item, in order.
+    init(capacity: Int, counts: [Int]) {
+        self.capacity = capacity
+        var lastItem: [Int: Int] = [:]
+        for (index, count) in counts.enumerated() { lastItem[count] = index }
+        self.lastItem = lastItem
+        spareBudget = counts.max() ?? 0
+    }
 
     /// Blocks while full; false when the consumer cancelled.
     func put(_ item: (ParameterSpec, Tensor)) -> Bool {
@@ -76,16 +93,22 @@ private final class ParameterPipe: @unchecked Sendable {
         while items.isEmpty && !finished { condition.wait() }
         if items.isEmpty || failure != nil { return nil }
         let item = items.removeFirst()
+        taken += 1
         condition.broadcast()
         return item
     }
 
-    /// Keeps `array` for ``spare(count:)``, dropping the oldest spare beyond the bound.
+    /// Keeps `array`, the last item taken, for ``spare(count:)`` if a later item has its count,
+    /// dropping the oldest spares beyond the budget.
     func giveBack(_ array: [Float]) {
         condition.lock()
         defer { condition.unlock() }
+        guard let last = lastItem[array.count], last >= taken else { return }
         spares.append(array)
-        if spares.count > capacity + 1 { spares.removeFirst() }
+        spareElements += array.count
+        while spareElements > spareBudget {
+            spareElements -= spares.removeFirst().count
+        }
     }
 
     /// A spare array of exactly `count` elements, or nil.
@@ -93,6 +116,7 @@ private final class ParameterPipe: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard let index = spares.firstIndex(where: { $0.count == count }) else { return nil }
+        spareElements -= count
         return spares.remove(at: index)
     }
 
@@ -110,6 +134,7 @@ private final class ParameterPipe: @unchecked Sendable {
         cancelled = true
         items.removeAll()
         spares.removeAll()
+        spareElements = 0
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()

@@ -149,8 +149,8 @@ public final class HuggingFaceModel {
     // MARK: - internals
 
     /// Tensor `name` (`count` floats) read into `reused` when given, else into a new array.
-    private func read(_ name: String, count: Int, reusing reused: [Float]?) throws(HuggingFaceError) -> [Float] {
-        try Self.filled(count, reusing: reused) { (buffer) throws(HuggingFaceError) in
+    private func read(_ name: String, count: Int, reusing reused: consuming [Float]?) throws(HuggingFaceError) -> [Float] {
+        try Self.filled(count, reusing: reused.take()) { (buffer) throws(HuggingFaceError) in
             do throws(SafeTensorsError) {
                 try weights.read(name, into: buffer)
             } catch {
@@ -162,10 +162,11 @@ public final class HuggingFaceModel {
     /// An array of `count` floats written by `fill`: `reused` when it has that count (its old
     /// contents are overwritten), else a new allocation, uninitialized until `fill` runs.
     private static func filled(
-        _ count: Int, reusing reused: [Float]?, _ fill: (UnsafeMutableBufferPointer<Float>) throws(HuggingFaceError) -> Void
+        _ count: Int, reusing reused: consuming [Float]?, _ fill: (UnsafeMutableBufferPointer<Float>) throws(HuggingFaceError) -> Void
     ) throws(HuggingFaceError) -> [Float] {
         guard count > 0 else { return [] }
-        if var array = reused, array.count == count {
+        // take() leaves `array` the only reference, so the write below is in place, not a copy.
+        if var array = reused.take(), array.count == count {
             try array.withUnsafeMutableBufferPointer { (buffer) throws(HuggingFaceError) in try fill(buffer) }
             return array
         }
