@@ -44,3 +44,11 @@ static inline hsize_t growkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
    under HDF5's descriptor so that closing a file after a failed write succeeds. */
 extern int memfd_create(const char *name, unsigned int flags);
 static inline int growkit_memfd_create(const char *name) { return memfd_create(name, 0); }
+
+/* Starts writeback of bytes offset ..< offset + count of a file without waiting for it
+   (Linux sync_file_range with SYNC_FILE_RANGE_WRITE; glibc declares it only under
+   _GNU_SOURCE). */
+extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned int flags);
+static inline int growkit_start_writeback(int fd, long long offset, long long count) {
+    return sync_file_range(fd, offset, count, 2 /* SYNC_FILE_RANGE_WRITE */);
+}

