@@ -140,8 +140,9 @@ public final class HuggingFaceModel {
     struct ReadBuffers {
         /// Sources of transposed tensors, one per element count (three for GPT-2).
         var sources: [Int: [Float]] = [:]
-        /// GPT-2's fused `c_attn` weight and bias of the current layer, by Hugging Face name.
-        var fused: [String: [Float]] = [:]
+        /// GPT-2's fused `c_attn` weight (rank 2) and bias (rank 1) of the current layer, by
+        /// rank, with their Hugging Face names.
+        var fused: [Int: (name: String, data: [Float])] = [:]
         /// An array of exactly the count asked for whose contents may be overwritten, or nil.
         var recycled: (Int) -> [Float]? = { _ in nil }
     }
@@ -201,20 +202,20 @@ public final class HuggingFaceModel {
                 }
             })
         case .fusedPart(let k):
-            let isWeight = source.shape.count == 2
+            let rank = source.shape.count
             let fused: [Float]
-            if let hit = buffers.fused[full] {
-                fused = hit
+            if let hit = buffers.fused[rank], hit.name == full {
+                fused = hit.data
             } else {
-                // The previous layer's c_attn of the same kind is dropped, its array reused.
-                let previous = buffers.fused.keys.first { $0.hasSuffix(".weight") == isWeight }.flatMap { buffers.fused.removeValue(forKey: $0) }
-                fused = try read(full, count: source.shape.reduce(1, *), reusing: previous)
-                buffers.fused[full] = fused
+                // The previous layer's c_attn of the same rank is dropped, its array reused.
+                var previous = buffers.fused.removeValue(forKey: rank)?.data
+                fused = try read(full, count: source.shape.reduce(1, *), reusing: previous.take())
+                buffers.fused[rank] = (full, fused)
             }
             let d = config.hiddenSize
             return Tensor(shape: spec.shape, data: try Self.filled(count, reusing: buffers.recycled(count)) { out in
                 fused.withUnsafeBufferPointer { src in
-                    if isWeight {
+                    if rank == 2 {
                         TensorLayout.transpose(src.baseAddress! + k * d, srcStride: 3 * d, rows: d, cols: d, into: out.baseAddress!, dstStride: d)
                     } else {
                         _ = out.initialize(from: src[(k * d)..<((k + 1) * d)])
